@@ -1,0 +1,417 @@
+"""The generic call wrapper: before -> call -> extract -> price -> record -> dispatch.
+
+One core for sync and async: :class:`Call` holds what is known before the request, and
+:meth:`Call.finish` turns whatever the SDK returned into a record (or a proxy that records when the
+stream or raw response is consumed). The handlers differ only by ``await``.
+
+Every step of costwrap's own runs under :func:`~costwrap._guard.guard`; the SDK's call itself runs
+outside it, so its exceptions reach the caller untouched and a failed call is never billed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from costwrap import _config, tokens
+from costwrap._config import Sink
+from costwrap._dispatch import emit
+from costwrap._guard import guard, report
+from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping
+from costwrap.pricing import registry
+from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
+
+OPTIONS_ATTR = "_costwrap_options"
+"""Where a wrapped client keeps its :class:`CallOptions` (in its ``__dict__``)."""
+PROVIDER_ATTR = "_costwrap_provider"
+"""Where a client caches which provider it talks to."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """Per-client options from :func:`costwrap.wrap`, merged over the global defaults."""
+
+    on_cost: tuple[Sink, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=empty_mapping)
+    model_map: Mapping[str, str] = field(default_factory=empty_mapping)
+    inject_stream_usage: bool | None = None
+
+    def merged(
+        self,
+        on_cost: Sink | None = None,
+        tags: Mapping[str, str] | None = None,
+        model_map: Mapping[str, str] | None = None,
+        inject_stream_usage: bool | None = None,
+    ) -> CallOptions:
+        """These options with the new ones added (callbacks accumulate, mappings update)."""
+        callbacks = self.on_cost
+        if on_cost is not None:
+            if not callable(on_cost):
+                raise TypeError(f"on_cost must be callable, got {type(on_cost).__name__}")
+            if on_cost not in callbacks:
+                callbacks = (*callbacks, on_cost)
+        return CallOptions(
+            on_cost=callbacks,
+            tags=_merge(self.tags, tags, "tags"),
+            model_map=_merge(self.model_map, model_map, "model_map"),
+            inject_stream_usage=self.inject_stream_usage if inject_stream_usage is None else inject_stream_usage,
+        )
+
+
+def _merge(old: Mapping[str, str], new: Mapping[str, str] | None, what: str) -> Mapping[str, str]:
+    if not new:
+        return old
+    if not isinstance(new, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in new.items()):
+        raise TypeError(f"{what} must be a mapping of str to str")
+    return MappingProxyType({**old, **new})
+
+
+DEFAULT_OPTIONS = CallOptions()
+
+
+class Switch:
+    """Whether one installed patch is live.
+
+    A patch that cannot be removed (another tool wrapped over it) is switched off instead, and
+    then only passes calls through.
+    """
+
+    __slots__ = ("on",)
+
+    def __init__(self) -> None:
+        self.on = True
+
+
+class ProviderSpec:
+    """The functions of one provider module that the generic wrapper uses (see providers/)."""
+
+    def __init__(self, module: Any) -> None:
+        self.name: str = module.NAME
+        self.client_of: Callable[[Any], Any] = module.client_of
+        self.describe_client: Callable[[Any], tuple[str, bool]] = module.describe_client
+        self.read_request: Callable[[Mapping[str, Any]], RequestInfo] = module.read_request
+        self.with_stream_usage: Callable[[str, dict[str, Any]], dict[str, Any] | None] = module.with_stream_usage
+        self.extract: Callable[[Any, str], Extracted] = module.extract
+        self.accumulator: Callable[[str, bool], Any] = module.accumulator
+        self.prompt_texts: Callable[[str, Mapping[str, Any]], tuple[list[str], int]] = module.prompt_texts
+        self.is_retrieve_billable: Callable[[Extracted], bool] = module.is_retrieve_billable
+
+
+# --- de-duplication of responses that can be read more than once --------------------------------
+
+_billed: OrderedDict[str, None] = OrderedDict()
+_BILLED_LIMIT = 10_000
+
+
+def _first_billing(response_id: str) -> bool:
+    """True the first time a (background) response id is billed; False after that."""
+    if response_id in _billed:
+        return False
+    _billed[response_id] = None
+    if len(_billed) > _BILLED_LIMIT:
+        _billed.popitem(last=False)
+    return True
+
+
+# --- one call -------------------------------------------------------------------------------------
+
+
+class Call:
+    """What costwrap knows about one request, from before it is sent until it is recorded."""
+
+    __slots__ = ("hide_usage", "kwargs", "options", "point", "provider", "request", "spec", "started", "wall")
+
+    def __init__(
+        self,
+        *,
+        spec: ProviderSpec,
+        point: PatchPoint,
+        options: CallOptions,
+        provider: str,
+        request: RequestInfo,
+        kwargs: Mapping[str, Any],
+        hide_usage: bool,
+    ) -> None:
+        self.spec = spec
+        self.point = point
+        self.options = options
+        self.provider = provider
+        self.request = request
+        self.kwargs = kwargs  # kept only to count a prompt when a stream never reports usage
+        self.hide_usage = hide_usage
+        self.wall = time.time()
+        self.started = time.perf_counter()
+
+    # The SDK returned: a model, a stream, or a raw response to be parsed later.
+    def finish(self, result: Any) -> Any:
+        """Record ``result`` now, or return a proxy that records when it is consumed."""
+        raw = self.request.raw
+        if raw is not None and hasattr(result, "parse"):
+            from costwrap._streams import wrap_raw_response
+
+            return wrap_raw_response(result, self)
+        if self.request.stream or _is_stream(result):
+            from costwrap._streams import wrap_stream
+
+            return wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+        self.record_response(result)
+        return result
+
+    def finish_parsed(self, parsed: Any) -> Any:
+        """A raw response was parsed: record the model, or proxy the stream it turned out to be."""
+        if _is_stream(parsed):
+            from costwrap._streams import wrap_stream
+
+            return wrap_stream(parsed, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+        self.record_response(parsed)
+        return parsed
+
+    def record_response(self, response: Any) -> None:
+        """Record a complete (non-streamed) response."""
+        latency = time.perf_counter() - self.started
+        extracted = self.spec.extract(response, self.point.operation)
+        if not self._billable(extracted):
+            return
+        self._emit(extracted, extracted.usage, latency=latency, stream=False, estimated=False, notes=())
+
+    def record_stream(self, accumulator: Any, completed: bool) -> None:
+        """Record a stream that ended (exhausted, closed, failed or dropped)."""
+        latency = time.perf_counter() - self.started
+        extracted = accumulator.result()
+        if extracted is not None and extracted.usage is not None:
+            if self._billable(extracted):
+                self._emit(extracted, extracted.usage, latency=latency, stream=True, estimated=False, notes=())
+            return
+        if self.point.kind == "retrieve":
+            return  # a re-read stream that ended early bills nothing: the original call does
+        usage, notes = self._estimate(accumulator.text(), completed)
+        self._emit(extracted, usage, latency=latency, stream=True, estimated=usage is not None, notes=notes)
+
+    def _billable(self, extracted: Extracted) -> bool:
+        if self.point.kind == "retrieve":
+            if not self.spec.is_retrieve_billable(extracted):
+                return False
+            return extracted.response_id is not None and _first_billing(extracted.response_id)
+        if not extracted.billable:
+            return False
+        if extracted.response_id is not None and extracted.usage is not None:
+            return _first_billing(extracted.response_id)
+        return True
+
+    def _estimate(self, output_text: str, completed: bool) -> tuple[Usage | None, tuple[str, ...]]:
+        why = (
+            "the stream ended without reporting usage"
+            if completed
+            else "the stream was closed before it reported usage"
+        )
+        texts, messages = self.spec.prompt_texts(self.point.operation, self.kwargs)
+        if not texts and not output_text:
+            return None, (f"{why}; nothing could be counted",)
+        model = self.request.model
+        prompt, exact_prompt = tokens.count_prompt(texts, messages, model)
+        output, exact_output = tokens.count_text(output_text, model)
+        if exact_prompt and exact_output:
+            how = f"counted with tiktoken ({tokens.encoding_name_for(model)}) from the prompt and the output seen"
+            if not tokens.is_exact_for(self.provider, model):
+                how += f"; an estimate: {self.provider} uses its own tokenizer"
+        else:
+            how = "estimated at ~4 bytes per token from the prompt and the output seen (no tokenizer available)"
+        return Usage(input_tokens=prompt, output_tokens=output), (f"{why}; usage {how}",)
+
+    def _emit(
+        self,
+        extracted: Extracted | None,
+        usage: Usage | None,
+        *,
+        latency: float,
+        stream: bool,
+        estimated: bool,
+        notes: tuple[str, ...],
+    ) -> None:
+        options = self.options
+        request_model = self.request.model
+        model = (extracted.model if extracted else None) or request_model
+        wall = self.wall
+        if self.point.kind == "retrieve" and extracted is not None and extracted.created_at:
+            wall = extracted.created_at  # a background response is priced at its creation
+        all_notes = list(extracted.notes if extracted else ()) + list(notes)
+        cost = None
+        breakdown: Mapping[str, Any] = EMPTY_MAPPING
+        source = priced_as = None
+        unpriced_name = None
+        if usage is not None and model is not None:
+            priced = False
+            with guard("pricing a call"):
+                match, name = self._lookup(model, request_model)
+                if match is None:
+                    unpriced_name = name
+                else:
+                    service_tier = extracted.service_tier if extracted else None
+                    batch = extracted.batch if extracted else False
+                    speed = extracted.speed if extracted else None
+                    try:
+                        price = registry.price_match(match, usage, int(wall // 86400), (service_tier, batch, speed))
+                    except ValueError as exc:
+                        all_notes.append(f"could not be priced: {exc}")
+                        report("pricing a call", exc)
+                    else:
+                        cost, breakdown, source, priced_as = price.total, price.breakdown, price.source, price.model
+                        all_notes.extend(price.notes)
+                priced = True
+            if not priced:
+                all_notes.append("pricing failed with an internal error (see the costwrap log): cost unknown")
+        elif usage is None:
+            all_notes.append("no usage was reported or could be counted: cost unknown")
+        else:
+            all_notes.append("neither the request nor the response named a model: cost unknown")
+        record = CostRecord(
+            provider=self.provider,
+            model=model,
+            request_model=request_model,
+            operation=self.point.operation,
+            usage=usage,
+            cost=cost,
+            breakdown=breakdown,
+            stream=stream,
+            estimated=estimated,
+            latency_s=latency,
+            timestamp=datetime.fromtimestamp(wall, UTC),
+            tags=options.tags,
+            request_id=extracted.request_id if extracted else None,
+            price_source=source,
+            priced_as=priced_as,
+            service_tier=extracted.service_tier if extracted else None,
+            batch=extracted.batch if extracted else False,
+            notes=tuple(all_notes),
+        )
+        emit(record, options.on_cost)
+        if unpriced_name is not None:
+            # After every sink has the record: strict pricing raises, otherwise a warning once.
+            registry.unpriced(unpriced_name, self.provider)
+
+    def _lookup(self, model: str, request_model: str | None) -> tuple[Any, str]:
+        model_map = self.options.model_map
+        names = [model_map.get(model, model)]
+        if request_model and request_model != model:
+            names.append(model_map.get(request_model, request_model))
+        for name in names:
+            match = registry.lookup(name, self.provider)
+            if match is not None:
+                return match, name
+        return None, names[0]
+
+
+def _is_stream(result: Any) -> bool:
+    cls = type(result)
+    return cls.__name__ in ("Stream", "AsyncStream") or inspect.isgenerator(result) or inspect.isasyncgen(result)
+
+
+# --- handlers installed by _patch -----------------------------------------------------------------
+
+
+def _options_for(spec: ProviderSpec, instance: Any, instrumented: set[str]) -> tuple[Any, CallOptions | None]:
+    client = spec.client_of(instance)
+    options = vars(client).get(OPTIONS_ATTR)
+    if options is None and spec.name in instrumented:
+        options = DEFAULT_OPTIONS
+    return client, options
+
+
+def _begin(
+    spec: ProviderSpec, point: PatchPoint, client: Any, options: CallOptions, kwargs: dict[str, Any]
+) -> tuple[Call, dict[str, Any]]:
+    described = vars(client).get(PROVIDER_ATTR)
+    if described is None:
+        described = spec.describe_client(client)
+        vars(client)[PROVIDER_ATTR] = described
+    provider, own_api = described
+    request = spec.read_request(kwargs)
+    hide_usage = False
+    if request.stream and point.kind == "call":
+        inject = options.inject_stream_usage
+        if inject is None:
+            inject = _config.get_config().inject_stream_usage
+        if inject is None:
+            inject = own_api
+        if inject:
+            new_kwargs = spec.with_stream_usage(point.operation, kwargs)
+            if new_kwargs is not None:
+                kwargs, hide_usage = new_kwargs, True
+    call = Call(
+        spec=spec,
+        point=point,
+        options=options,
+        provider=provider,
+        request=request,
+        kwargs=kwargs,
+        hide_usage=hide_usage,
+    )
+    return call, kwargs
+
+
+def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrumented: set[str]) -> Callable[..., Any]:
+    """The wrapt wrapper for a synchronous SDK method."""
+
+    def handler(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not switch.on:
+            return wrapped(*args, **kwargs)
+        call = None
+        with guard("preparing a call"):
+            client, options = _options_for(spec, instance, instrumented)
+            if options is not None:
+                call, kwargs = _begin(spec, point, client, options, kwargs)
+        result = wrapped(*args, **kwargs)
+        if call is not None:
+            with guard("recording a call"):
+                return call.finish(result)
+        return result
+
+    return handler
+
+
+def async_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrumented: set[str]) -> Callable[..., Any]:
+    """The wrapt wrapper for an SDK method that returns an awaitable."""
+
+    def handler(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not switch.on:
+            return wrapped(*args, **kwargs)
+        call = None
+        with guard("preparing a call"):
+            client, options = _options_for(spec, instance, instrumented)
+            if options is not None:
+                call, kwargs = _begin(spec, point, client, options, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        return _finish_async(call, wrapped(*args, **kwargs))
+
+    return handler
+
+
+async def _finish_async(call: Call, awaitable: Any) -> Any:
+    result = await awaitable
+    with guard("recording a call"):
+        return call.finish(result)
+    return result
+
+
+def copy_handler(switch: Switch, register: Callable[[Any], None]) -> Callable[..., Any]:
+    """The wrapt wrapper for ``client.copy()`` / ``with_options()``: the copy keeps the options."""
+
+    def handler(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        new = wrapped(*args, **kwargs)
+        if not switch.on:
+            return new
+        with guard("copying a client's options"):
+            options = vars(instance).get(OPTIONS_ATTR)
+            if options is not None and new is not instance:
+                vars(new)[OPTIONS_ATTR] = options
+                register(new)
+        return new
+
+    return handler

@@ -1,0 +1,245 @@
+"""Proxies that record a call when its stream or raw response is consumed, never before.
+
+A stream is not read ahead or buffered: a ``wrapt.ObjectProxy`` passes each item on as it comes,
+lets the provider's accumulator look at it, and records the call exactly once, whichever comes
+first: exhaustion, ``close()``, ``with`` exit, an exception mid-stream, or garbage collection.
+``isinstance(proxy, openai.Stream)`` stays true and every other attribute (``.response``,
+helper methods) passes through.
+
+wrapt's default ``__enter__`` returns the *unwrapped* object, so these proxies override it to
+return themselves; otherwise ``with create(stream=True) as s:`` would iterate past the proxy.
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from costwrap._config import get_config
+from costwrap._guard import guard, report
+
+if TYPE_CHECKING:
+    from costwrap._call import Call
+
+_UNSET: Any = object()
+
+
+class _Recorder:
+    """Shared finalise-once logic for the stream proxies (mixed into both)."""
+
+    _self_call: Call
+    _self_acc: Any
+    _self_done: bool
+
+    def _self_finish(self, completed: bool) -> None:
+        if self._self_done:
+            return
+        self._self_done = True
+        with guard("recording a stream"):
+            self._self_call.record_stream(self._self_acc, completed)
+
+    def _self_take(self, item: Any) -> bool:
+        """Show ``item`` to the accumulator; False hides it. A failing accumulator is dropped."""
+        try:
+            return bool(self._self_acc.add(item))
+        except Exception as exc:
+            if get_config().strict:
+                raise
+            report("reading a stream chunk", exc)
+            self._self_acc = _Blind(self._self_acc)
+            return True
+
+
+class _Blind:
+    """An accumulator that stopped reading after an error: it still counts text it already saw."""
+
+    def __init__(self, broken: Any) -> None:
+        self._broken = broken
+
+    def add(self, item: Any) -> bool:
+        return True
+
+    def result(self) -> Any:
+        try:
+            return self._broken.result()
+        except Exception:  # noqa: BLE001 - it already failed once; estimate instead
+            return None
+
+    def text(self) -> str:
+        try:
+            return str(self._broken.text())
+        except Exception:  # noqa: BLE001
+            return ""
+
+
+class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
+    """A synchronous stream that records its call when it ends."""
+
+    def __init__(self, wrapped: Any, call: Call, accumulator: Any) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_acc = accumulator
+        self._self_done = False
+        self._self_iter: Any = None
+
+    def __iter__(self) -> TrackedStream:
+        return self
+
+    def __next__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = iter(self.__wrapped__)
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self._self_finish(True)
+                raise
+            except BaseException:
+                self._self_finish(False)
+                raise
+            if self._self_take(item):
+                return item
+
+    def __enter__(self) -> TrackedStream:
+        enter = getattr(self.__wrapped__, "__enter__", None)
+        if enter is not None:
+            enter()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        try:
+            exit_ = getattr(self.__wrapped__, "__exit__", None)
+            return exit_(exc_type, exc, tb) if exit_ is not None else None
+        finally:
+            self._self_finish(False)
+
+    def close(self) -> Any:
+        """Close the underlying stream (the provider stops generating) and record the call."""
+        try:
+            close = getattr(self.__wrapped__, "close", None)
+            return close() if close is not None else None
+        finally:
+            self._self_finish(False)
+
+    def __del__(self) -> None:
+        try:
+            self._self_finish(False)
+        except BaseException:  # noqa: BLE001 - nothing may escape a finaliser
+            pass
+
+
+class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
+    """An asynchronous stream that records its call when it ends; async closes are awaited."""
+
+    def __init__(self, wrapped: Any, call: Call, accumulator: Any) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_acc = accumulator
+        self._self_done = False
+        self._self_iter: Any = None
+
+    def __aiter__(self) -> TrackedAsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        iterator = self._self_iter
+        if iterator is None:
+            iterator = self._self_iter = self.__wrapped__.__aiter__()
+        while True:
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                self._self_finish(True)
+                raise
+            except BaseException:
+                self._self_finish(False)
+                raise
+            if self._self_take(item):
+                return item
+
+    async def __aenter__(self) -> TrackedAsyncStream:
+        enter = getattr(self.__wrapped__, "__aenter__", None)
+        if enter is not None:
+            await enter()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        try:
+            exit_ = getattr(self.__wrapped__, "__aexit__", None)
+            return (await exit_(exc_type, exc, tb)) if exit_ is not None else None
+        finally:
+            self._self_finish(False)
+
+    async def close(self) -> Any:
+        """Close the underlying stream (awaited when it is async) and record the call."""
+        try:
+            close = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
+            result = close() if close is not None else None
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        finally:
+            self._self_finish(False)
+
+    async def aclose(self) -> Any:
+        """Async generators' spelling of :meth:`close`."""
+        return await self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._self_finish(False)
+        except BaseException:  # noqa: BLE001 - nothing may escape a finaliser
+            pass
+
+
+def wrap_stream(stream: Any, call: Call, accumulator: Any) -> Any:
+    """Proxy ``stream`` so its call is recorded when it ends."""
+    if hasattr(stream, "__anext__") or hasattr(stream, "__aiter__"):
+        return TrackedAsyncStream(stream, call, accumulator)
+    return TrackedStream(stream, call, accumulator)
+
+
+class TrackedRawResponse(wrapt.ObjectProxy[Any]):
+    """A ``with_raw_response`` / ``with_streaming_response`` result: recorded at its first ``parse()``."""
+
+    def __init__(self, wrapped: Any, call: Call) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_first: Any = _UNSET
+        self._self_result: Any = _UNSET
+
+    def _self_handle(self, parsed: Any) -> Any:
+        if self._self_first is _UNSET:
+            self._self_first = self._self_result = parsed
+            with guard("recording a raw response"):
+                self._self_result = self._self_call.finish_parsed(parsed)
+            return self._self_result
+        # The SDK caches parse(); the same object again gets the same (possibly proxied) result.
+        return self._self_result if parsed is self._self_first else parsed
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """Parse the body (the SDK's own ``parse``) and record the call the first time."""
+        return self._self_handle(self.__wrapped__.parse(*args, **kwargs))
+
+
+class TrackedAsyncRawResponse(TrackedRawResponse):
+    """The async variant: ``await response.parse()``."""
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """Parse the body (awaited) and record the call the first time."""
+        return self._self_handle(await self.__wrapped__.parse(*args, **kwargs))
+
+
+def wrap_raw_response(response: Any, call: Call) -> Any:
+    """Proxy a raw response so parsing it records the call."""
+    if inspect.iscoroutinefunction(type(response).parse):
+        return TrackedAsyncRawResponse(response, call)
+    return TrackedRawResponse(response, call)

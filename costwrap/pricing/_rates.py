@@ -1,0 +1,105 @@
+"""Rates as the price data states them: per-million-token prices, fees per thousand, cliff tiers.
+
+A rate is either a ``Decimal`` or a :class:`Tiered` rate whose whole-request price changes when the
+request's total input is *greater than* a threshold (the providers' "long context" cliffs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from costwrap._money import to_decimal
+
+TOKEN_RATES = frozenset(
+    {
+        "input",
+        "output",
+        "cache_read",
+        "cache_write",
+        "cache_write_5m",
+        "cache_write_1h",
+        "input_audio",
+        "output_audio",
+        "cache_read_audio",
+        "input_image",
+        "output_image",
+        "cache_read_image",
+        "input_video",
+        "output_video",
+    }
+)
+"""Rates in USD per million tokens."""
+
+FEE_RATES = frozenset({"web_search", "file_search"})
+"""Rates in USD per thousand requests."""
+
+OTHER_RATES = frozenset({"audio_hour", "input_audio_hour", "input_mchar"})
+"""Rates costwrap keeps from the source but does not price (audio hours, characters)."""
+
+KNOWN_RATES = TOKEN_RATES | FEE_RATES | OTHER_RATES
+
+
+@dataclass(frozen=True, slots=True)
+class Tiered:
+    """A rate with long-context cliffs: ``base`` until the total input exceeds a tier's start.
+
+    >>> t = Tiered(Decimal("5"), ((272000, Decimal("10")),))
+    >>> t.at(272000), t.at(272001)
+    (Decimal('5'), Decimal('10'))
+    """
+
+    base: Decimal
+    tiers: tuple[tuple[int, Decimal], ...]
+    """(start, rate) pairs in ascending order of start."""
+
+    def at(self, input_tokens: int) -> Decimal:
+        """The rate for a request whose total input is ``input_tokens``."""
+        rate = self.base
+        for start, tier_rate in self.tiers:
+            if input_tokens > start:
+                rate = tier_rate
+            else:
+                break
+        return rate
+
+
+Rate = Decimal | Tiered
+
+
+def parse_rate(value: Any, where: str) -> Rate:
+    """Read one rate from data: a decimal string/int, or ``{"base": ..., "tiers": [[start, rate]]}``."""
+    if isinstance(value, Mapping):
+        if set(value) != {"base", "tiers"}:
+            raise ValueError(f"{where}: a tiered rate has exactly the keys 'base' and 'tiers'")
+        base = to_decimal(value["base"], f"{where}.base")
+        tiers: list[tuple[int, Decimal]] = []
+        raw_tiers = value["tiers"]
+        if not isinstance(raw_tiers, list):
+            raise ValueError(f"{where}.tiers: expected a list of [start, rate] pairs")
+        for i, pair in enumerate(raw_tiers):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ValueError(f"{where}.tiers[{i}]: expected [start, rate]")
+            start, rate = pair
+            if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+                raise ValueError(f"{where}.tiers[{i}]: start must be a non-negative integer")
+            if tiers and start <= tiers[-1][0]:
+                raise ValueError(f"{where}.tiers[{i}]: starts must increase")
+            tiers.append((start, to_decimal(rate, f"{where}.tiers[{i}]")))
+        return Tiered(base, tuple(tiers))
+    return to_decimal(value, where)
+
+
+def parse_rates(raw: Any, where: str) -> dict[str, Rate]:
+    """Read a mapping of rate name to rate, rejecting names costwrap does not know."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a table of rates")
+    rates: dict[str, Rate] = {}
+    for name, value in raw.items():
+        if name not in KNOWN_RATES:
+            known = ", ".join(sorted(TOKEN_RATES | FEE_RATES))
+            raise ValueError(f"{where}.{name}: unknown rate (known: {known})")
+        rates[name] = parse_rate(value, f"{where}.{name}")
+    return rates

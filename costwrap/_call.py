@@ -10,16 +10,15 @@ outside it, so its exceptions reach the caller untouched and a failed call is ne
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import MappingProxyType
+from types import AsyncGeneratorType, GeneratorType, MappingProxyType
 from typing import Any
 
-from costwrap import _config, tokens
+from costwrap import _config
 from costwrap._config import Sink
 from costwrap._dispatch import emit
 from costwrap._guard import guard, report
@@ -205,6 +204,8 @@ class Call:
         return True
 
     def _estimate(self, output_text: str, completed: bool) -> tuple[Usage | None, tuple[str, ...]]:
+        from costwrap import tokens  # tiktoken loads only when a count is needed
+
         why = (
             "the stream ended without reporting usage"
             if completed
@@ -308,8 +309,7 @@ class Call:
 
 
 def _is_stream(result: Any) -> bool:
-    cls = type(result)
-    return cls.__name__ in ("Stream", "AsyncStream") or inspect.isgenerator(result) or inspect.isasyncgen(result)
+    return type(result).__name__ in ("Stream", "AsyncStream") or isinstance(result, GeneratorType | AsyncGeneratorType)
 
 
 # --- handlers installed by _patch -----------------------------------------------------------------

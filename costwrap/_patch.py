@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-import wrapt
-
 from costwrap._call import (
     DEFAULT_OPTIONS,
     OPTIONS_ATTR,
@@ -119,6 +117,8 @@ def _install(name: str) -> None:
     """Patch every method of provider ``name`` (idempotent; rolls back on failure)."""
     if name in _ledger:
         return
+    import wrapt  # imported when the first client is wrapped, not at `import costwrap`
+
     module, spec = _provider_module(name)
     applied: list[_Patch] = []
     try:
@@ -310,6 +310,8 @@ def instrument(*providers: str) -> list[str]:
             elif find_spec(package) is not None:
                 _wanted.add(name)
                 if name not in _hooked:
+                    import wrapt
+
                     wrapt.register_post_import_hook(_on_import(name), package)
                     _hooked.add(name)
                 done.append(name)

@@ -19,6 +19,11 @@ def empty_mapping() -> Mapping[str, Any]:
     return EMPTY_MAPPING  # one shared read-only empty mapping: no allocation per record
 
 
+def decimal_text(value: Decimal) -> str:
+    """An exact decimal string without exponent notation (``1.6E-7`` -> ``0.00000016``)."""
+    return format(value, "f")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Usage:
     """Token counts of one call, normalised across providers.
@@ -122,8 +127,8 @@ class CostRecord:
             "request_model": self.request_model,
             "operation": self.operation,
             "usage": None if self.usage is None else self.usage.to_dict(),
-            "cost": None if self.cost is None else str(self.cost),
-            "breakdown": {k: str(v) for k, v in self.breakdown.items()},
+            "cost": None if self.cost is None else decimal_text(self.cost),
+            "breakdown": {k: decimal_text(v) for k, v in self.breakdown.items()},
             "stream": self.stream,
             "estimated": self.estimated,
             "latency_s": self.latency_s,

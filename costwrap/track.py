@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import TracebackType
 
 from costwrap._dispatch import trackers
+from costwrap._format import usd
 from costwrap._record import CostRecord, Usage
 
 _ZERO = Decimal(0)
@@ -100,7 +101,7 @@ class Tracker:
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
-        return f"<Tracker{label} calls={self.calls} cost={self.cost} unpriced={self.unpriced}>"
+        return f"<Tracker{label} calls={self.calls} cost={usd(self.cost)} unpriced={self.unpriced}>"
 
 
 def track(name: str | None = None) -> Tracker:

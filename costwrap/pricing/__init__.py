@@ -51,7 +51,7 @@ def price(
 
     >>> import costwrap
     >>> costwrap.price("gpt-4o-mini", input_tokens=1200, cache_read_tokens=1000, output_tokens=300).total
-    Decimal('0.00028500')
+    Decimal('0.000285000')
     """
     return registry.price(
         model,

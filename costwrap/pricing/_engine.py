@@ -84,6 +84,15 @@ def validate(usage: Usage) -> None:
         )
 
 
+def _parts_inconsistent(usage: Usage) -> bool:
+    return (
+        min(usage.input_audio_tokens, usage.input_image_tokens, usage.output_audio_tokens, usage.output_image_tokens)
+        < 0
+        or usage.input_audio_tokens + usage.input_image_tokens > usage.input_tokens
+        or usage.output_audio_tokens + usage.output_image_tokens > usage.output_tokens
+    )
+
+
 def compute(
     rates: dict[str, Rate], usage: Usage, base_cache_ttl: str | None
 ) -> tuple[Decimal, dict[str, Decimal], list[str]]:
@@ -102,13 +111,18 @@ def compute(
         or cache_write < 0
         or output < 0
         or usage.reasoning_tokens < 0
+        or usage.web_search_requests < 0
         or cache_read + cache_write > total_input
         or usage.reasoning_tokens > output
-        or usage.input_audio_tokens < 0
-        or usage.input_image_tokens < 0
-        or usage.output_audio_tokens < 0
-        or usage.output_image_tokens < 0
-        or usage.web_search_requests < 0
+        or (
+            (
+                usage.input_audio_tokens
+                or usage.input_image_tokens
+                or usage.output_audio_tokens
+                or usage.output_image_tokens
+            )
+            and _parts_inconsistent(usage)
+        )
     ):
         validate(usage)
     breakdown: dict[str, Decimal] = {}

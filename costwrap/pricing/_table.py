@@ -7,11 +7,9 @@ and request context, caching the answer.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
-from importlib import resources
 from typing import Any
 
 from costwrap.pricing._match import Rule, compile_rule
@@ -253,6 +251,9 @@ def shipped_table(provider: str) -> Table | None:
         with _shipped_lock:
             table = _shipped.get(provider)
             if table is None:
+                import json
+                from importlib import resources
+
                 name = f"data/{provider}.json"
                 text = resources.files("costwrap.pricing").joinpath(name).read_text(encoding="utf-8")
                 table = table_from_document(json.loads(text), name)

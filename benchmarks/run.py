@@ -155,7 +155,8 @@ def bench_price(rounds: int, calls: int) -> dict[str, Any]:
         variants["genai-prices calc_price()"] = lambda: calc_price(gp_usage, "gpt-4o-mini", provider_id="openai")
         ours = costwrap.price("gpt-4o-mini", usage=usage, provider="openai")
         theirs = calc_price(gp_usage, "gpt-4o-mini", provider_id="openai").total_price
-        assert ours is not None and ours.total == theirs, (ours, theirs)
+        if ours is None or ours.total != theirs:
+            raise SystemExit(f"costwrap and genai-prices disagree: {ours} vs {theirs}")
     except ImportError:
         pass
     samples = interleave(variants, rounds, calls * 20)

@@ -22,7 +22,7 @@ from costwrap import _config
 from costwrap._config import Sink
 from costwrap._dispatch import emit
 from costwrap._guard import guard, report
-from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping
+from costwrap._record import EMPTY_MAPPING, Usage, empty_mapping, new_record
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
@@ -271,7 +271,7 @@ class Call:
             all_notes.append("no usage was reported or could be counted: cost unknown")
         else:
             all_notes.append("neither the request nor the response named a model: cost unknown")
-        record = CostRecord(
+        record = new_record(
             provider=self.provider,
             model=model,
             request_model=request_model,

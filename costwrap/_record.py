@@ -12,6 +12,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from costwrap._fast import fast_constructor
+
 EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -141,3 +143,9 @@ class CostRecord:
             "batch": self.batch,
             "notes": list(self.notes),
         }
+
+
+new_usage = fast_constructor(Usage)
+"""``Usage(...)`` without the frozen-dataclass overhead, for costwrap's own hot path."""
+new_record = fast_constructor(CostRecord)
+"""``CostRecord(...)`` without the frozen-dataclass overhead, for costwrap's own hot path."""

@@ -13,8 +13,8 @@ breakdown. The rules (see ``shared/reference/prices.md``):
 - Tiers are cliffs: every token of the request is billed at the tier rate when the request's total
   input is greater than the threshold.
 
-Rates are USD per million tokens (fees per thousand requests); ``scaleb`` shifts the exponent, so
-the results are exact.
+The data's rates are USD per million tokens (fees per thousand requests); :class:`Resolved` holds
+them shifted to per token and per request, so each part is one exact ``Decimal`` multiplication.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from costwrap._record import Usage
-from costwrap.pricing._rates import Rate
+from costwrap.pricing._rates import Resolved
 
 _ZERO = Decimal(0)
 _COUNTS = (
@@ -37,12 +37,6 @@ _COUNTS = (
     "output_image_tokens",
     "web_search_requests",
 )
-
-
-def _at(rate: Rate | None, input_tokens: int) -> Decimal | None:
-    if rate is None or isinstance(rate, Decimal):
-        return rate
-    return rate.at(input_tokens)
 
 
 def validate(usage: Usage) -> None:
@@ -94,9 +88,9 @@ def _parts_inconsistent(usage: Usage) -> bool:
 
 
 def compute(
-    rates: dict[str, Rate], usage: Usage, base_cache_ttl: str | None
+    resolved: Resolved, usage: Usage, base_cache_ttl: str | None
 ) -> tuple[Decimal, dict[str, Decimal], list[str]]:
-    """Price ``usage`` at ``rates``: (total, breakdown by component, notes on fallbacks).
+    """Price ``usage`` at the ``resolved`` rates: (total, breakdown by component, notes on fallbacks).
 
     Raises ``ValueError`` when the usage is inconsistent (a part larger than its total, a negative
     count), naming the field.
@@ -105,6 +99,9 @@ def compute(
     cache_read = usage.cache_read_tokens
     cache_write = usage.cache_write_tokens
     output = usage.output_tokens
+    media = (
+        usage.input_audio_tokens or usage.input_image_tokens or usage.output_audio_tokens or usage.output_image_tokens
+    )
     # One cheap comparison chain covers the common case; `validate` explains any failure.
     if (
         cache_read < 0
@@ -114,64 +111,48 @@ def compute(
         or usage.web_search_requests < 0
         or cache_read + cache_write > total_input
         or usage.reasoning_tokens > output
-        or (
-            (
-                usage.input_audio_tokens
-                or usage.input_image_tokens
-                or usage.output_audio_tokens
-                or usage.output_image_tokens
-            )
-            and _parts_inconsistent(usage)
-        )
+        or (media and _parts_inconsistent(usage))
     ):
         validate(usage)
+    rates = resolved.at(total_input)
     breakdown: dict[str, Decimal] = {}
     notes: list[str] = []
-    input_rate = _at(rates.get("input"), total_input)
+    input_rate = rates.get("input")
     text_input = total_input - cache_read - cache_write
 
     if cache_read:
-        rate = _at(rates.get("cache_read"), total_input)
+        rate = rates.get("cache_read")
         if rate is None:
             rate = input_rate
             notes.append("no cache_read rate in the data: cached tokens priced at the input rate")
         if rate is not None:
-            breakdown["cache_read"] = (rate * cache_read).scaleb(-6)
+            breakdown["cache_read"] = rate * cache_read
     if cache_write:
         _price_cache_writes(rates, usage, base_cache_ttl, input_rate=input_rate, breakdown=breakdown, notes=notes)
-    if usage.input_audio_tokens or usage.input_image_tokens:
-        text_input -= _price_part(rates, "input_audio", usage.input_audio_tokens, total_input, breakdown)
-        text_input -= _price_part(rates, "input_image", usage.input_image_tokens, total_input, breakdown)
-        if text_input < 0:
-            validate(usage)
-            raise ValueError(
-                f"input_tokens ({total_input}) is smaller than its cached, cache-write, audio and image parts"
-            )
+    text_output = output
+    if media:
+        # Only a part with a rate of its own leaves the text count; the rest stays in it.
+        text_input -= _price_part(rates, "input_audio", usage.input_audio_tokens, breakdown)
+        text_input -= _price_part(rates, "input_image", usage.input_image_tokens, breakdown)
+        text_output -= _price_part(rates, "output_audio", usage.output_audio_tokens, breakdown)
+        text_output -= _price_part(rates, "output_image", usage.output_image_tokens, breakdown)
     if text_input:
         if input_rate is None:
             notes.append(f"no input rate in the data: {text_input} input tokens not priced")
         else:
-            breakdown["input"] = (input_rate * text_input).scaleb(-6)
-
-    text_output = output
-    if usage.output_audio_tokens or usage.output_image_tokens:
-        if usage.output_audio_tokens + usage.output_image_tokens > output:
-            validate(usage)
-        text_output -= _price_part(rates, "output_audio", usage.output_audio_tokens, total_input, breakdown)
-        text_output -= _price_part(rates, "output_image", usage.output_image_tokens, total_input, breakdown)
+            breakdown["input"] = input_rate * text_input
     if text_output:
-        output_rate = _at(rates.get("output"), total_input)
+        output_rate = rates.get("output")
         if output_rate is None:
             notes.append(f"no output rate in the data: {text_output} output tokens not priced")
         else:
-            breakdown["output"] = (output_rate * text_output).scaleb(-6)
-
+            breakdown["output"] = output_rate * text_output
     if usage.web_search_requests:
-        rate = _at(rates.get("web_search"), total_input)
+        rate = rates.get("web_search")
         if rate is None:
             notes.append(f"no web-search fee in the data: {usage.web_search_requests} searches not priced")
         else:
-            breakdown["web_search"] = (rate * usage.web_search_requests).scaleb(-3)
+            breakdown["web_search"] = rate * usage.web_search_requests
 
     total = _ZERO
     for amount in breakdown.values():
@@ -179,19 +160,19 @@ def compute(
     return total, breakdown, notes
 
 
-def _price_part(rates: dict[str, Rate], name: str, count: int, total_input: int, breakdown: dict[str, Decimal]) -> int:
+def _price_part(rates: dict[str, Decimal], name: str, count: int, breakdown: dict[str, Decimal]) -> int:
     """Price an audio/image part at its own rate; return how many tokens left the text count."""
     if not count:
         return 0
-    rate = _at(rates.get(name), total_input)
+    rate = rates.get(name)
     if rate is None:
         return 0
-    breakdown[name] = (rate * count).scaleb(-6)
+    breakdown[name] = rate * count
     return count
 
 
 def _price_cache_writes(
-    rates: dict[str, Rate],
+    rates: dict[str, Decimal],
     usage: Usage,
     base_ttl: str | None,
     *,
@@ -199,8 +180,7 @@ def _price_cache_writes(
     breakdown: dict[str, Decimal],
     notes: list[str],
 ) -> None:
-    total_input = usage.input_tokens
-    base_rate = _at(rates.get("cache_write"), total_input)
+    base_rate = rates.get("cache_write")
     unsplit = usage.cache_write_tokens
     if sum(usage.cache_write_by_ttl.values()) > unsplit:
         validate(usage)
@@ -209,7 +189,7 @@ def _price_cache_writes(
             continue
         unsplit -= count
         component = f"cache_write_{ttl}"
-        rate = _at(rates.get(component), total_input)
+        rate = rates.get(component)
         if rate is None and ttl == base_ttl:
             rate = base_rate
         if rate is None and base_rate is not None:
@@ -221,7 +201,7 @@ def _price_cache_writes(
         if rate is None:
             notes.append(f"no cache-write or input rate: {count} {ttl} cache-write tokens not priced")
             continue
-        breakdown[component] = (rate * count).scaleb(-6)
+        breakdown[component] = rate * count
     if unsplit:
         rate = base_rate
         if rate is None and input_rate is not None:
@@ -230,4 +210,4 @@ def _price_cache_writes(
         if rate is None:
             notes.append(f"no cache-write or input rate: {unsplit} cache-write tokens not priced")
         else:
-            breakdown["cache_write"] = (rate * unsplit).scaleb(-6)
+            breakdown["cache_write"] = rate * unsplit

@@ -103,3 +103,34 @@ def parse_rates(raw: Any, where: str) -> dict[str, Rate]:
             raise ValueError(f"{where}.{name}: unknown rate (known: {known})")
         rates[name] = parse_rate(value, f"{where}.{name}")
     return rates
+
+
+def _per_unit(name: str, rate: Rate) -> Rate:
+    # Token rates are per million, fees per thousand: shift the exponent once, here, not per call.
+    shift = -6 if name in TOKEN_RATES else -3 if name in FEE_RATES else 0
+    if isinstance(rate, Tiered):
+        return Tiered(rate.base.scaleb(shift), tuple((start, r.scaleb(shift)) for start, r in rate.tiers))
+    return rate.scaleb(shift)
+
+
+class Resolved:
+    """The rates in force for one day and request context, as data gives them and ready to multiply.
+
+    ``per_million`` is what the data says (per million tokens, fees per thousand); ``per_unit`` is
+    the same per token and per request, so pricing a part is one exact multiplication.
+    """
+
+    __slots__ = ("per_million", "per_unit", "tiered", "variant")
+
+    def __init__(self, per_million: dict[str, Rate], variant: bool) -> None:
+        self.per_million = per_million
+        self.variant = variant
+        """Whether a variant (batch, flex, priority, fast) supplied any of the rates."""
+        self.per_unit = {name: _per_unit(name, rate) for name, rate in per_million.items()}
+        self.tiered = any(isinstance(rate, Tiered) for rate in per_million.values())
+
+    def at(self, input_tokens: int) -> dict[str, Decimal]:
+        """Per-unit rates for a request with this total input (tiers resolved)."""
+        if not self.tiered:
+            return self.per_unit  # type: ignore[return-value]
+        return {k: v.at(input_tokens) if isinstance(v, Tiered) else v for k, v in self.per_unit.items()}

@@ -20,8 +20,9 @@ from typing import Any
 
 from costwrap import _config
 from costwrap._errors import PriceFileError, UnpricedModelError, UnpricedModelWarning
+from costwrap._fast import fast_constructor
 from costwrap._money import MoneyInput, to_decimal
-from costwrap._record import EMPTY_MAPPING, Usage
+from costwrap._record import EMPTY_MAPPING, Usage, new_usage
 from costwrap.pricing._engine import compute, validate
 from costwrap.pricing._match import candidates, compile_rule
 from costwrap.pricing._rates import Rate, parse_rates
@@ -70,6 +71,9 @@ class Price:
     """Where the rates came from: ``genai-prices 0.2.3``, ``registered`` or ``file:<name>``."""
     notes: tuple[str, ...] = field(default=())
     """Fallbacks and approximations made while pricing; empty when every rate was exact."""
+
+
+_new_price = fast_constructor(Price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,7 @@ class Registry:
         self._file_error: tuple[Path, Exception] | None = None
         self._cache: dict[tuple[str | None, str], Match | None] = {}
         self._warned: set[tuple[str | None, str]] = set()
+        self._has_discounts = False  # kept in step with the overrides: one check on the hot path
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -196,14 +201,39 @@ class Registry:
         batch: bool = False,
         speed: str | None = None,
     ) -> Price | None:
-        """Price one call; see :func:`costwrap.price`."""
+        """What a call with this usage costs, in exact ``Decimal`` USD; ``None`` for an unknown model.
+
+        Token counts follow :class:`~costwrap.Usage`: ``input_tokens`` is the whole input, the cache
+        reads and writes in it included, and ``output_tokens`` includes reasoning. So
+        ``input_tokens=1200, cache_read_tokens=1000`` is 200 uncached tokens plus 1000 cached ones.
+
+        - ``cache_write_by_ttl``: cache writes split by TTL, e.g. ``{"5m": 900, "1h": 100}``, each
+          priced at its own rate where the data has one.
+        - ``at``: price in effect at that time (naive datetimes are UTC); default now.
+        - ``service_tier`` (``flex``, ``priority``, ...), ``batch``, ``speed`` (``fast``): the variant
+          that served the call.
+        - ``provider``: look in that provider's table (``azure``, ``bedrock``, ...) first.
+
+        An unknown model gives an :class:`~costwrap.UnpricedModelWarning` once per model and ``None``;
+        with ``costwrap.configure(strict_pricing=True)`` it raises :class:`~costwrap.UnpricedModelError`.
+        Inconsistent counts (a part larger than its total, a negative count) raise ``ValueError``.
+
+        >>> import costwrap
+        >>> costwrap.price("gpt-4o-mini", input_tokens=1200, cache_read_tokens=1000, output_tokens=300).total
+        Decimal('0.000285000')
+        """
         if usage is None:
-            usage = Usage(
+            if cache_write_by_ttl:
+                by_ttl: Mapping[str, int] = MappingProxyType(dict(cache_write_by_ttl))
+                cache_write_tokens = cache_write_tokens or sum(by_ttl.values())
+            else:
+                by_ttl = EMPTY_MAPPING
+            usage = new_usage(
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
                 cache_read_tokens=cache_read_tokens,
-                cache_write_tokens=cache_write_tokens or sum((cache_write_by_ttl or {}).values()),
-                cache_write_by_ttl=MappingProxyType(dict(cache_write_by_ttl)) if cache_write_by_ttl else EMPTY_MAPPING,
+                cache_write_tokens=cache_write_tokens,
+                cache_write_by_ttl=by_ttl,
                 reasoning_tokens=reasoning_tokens,
                 input_audio_tokens=input_audio_tokens,
                 output_audio_tokens=output_audio_tokens,
@@ -211,30 +241,45 @@ class Registry:
                 output_image_tokens=output_image_tokens,
                 web_search_requests=web_search_requests,
             )
-        validate(usage)  # a user's numbers: check every field, with a clear message
-        match = self.lookup(model, provider)
+        try:
+            match = self._cache[(provider, model)]
+        except KeyError:
+            match = self.lookup(model, provider)
         if match is None:
+            validate(usage)
             self.unpriced(model, provider)
             return None
-        return self.price_match(match, usage, _day(at), (service_tier, bool(batch), speed))
+        try:
+            return self.price_match(match, usage, _today() if at is None else _day(at), (service_tier, batch, speed))
+        except TypeError:
+            validate(usage)  # a count that is not an int: say which one
+            raise
 
     def price_match(self, match: Match, usage: Usage, day: int, context: Context) -> Price:
         """Price ``usage`` with a resolved entry on a UTC day number (the hot path of a call)."""
         entry = match.entry
-        rates, variant = entry.rates(day, context)
-        total, breakdown, notes = compute(rates, usage, entry.base_cache_ttl)
+        resolved = entry.rates(day, context)
+        total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)
         service_tier, batch, speed = context
-        if not variant and (batch or service_tier not in STANDARD_TIERS or speed not in (None, "standard")):
+        if not resolved.variant and (batch or service_tier not in STANDARD_TIERS or speed not in (None, "standard")):
             served = "batch" if batch else service_tier if service_tier not in STANDARD_TIERS else speed
             notes.append(f"no {served!r} rates for {entry.id!r} in the data: priced at standard rates")
-        multiplier = self._discount(entry)
-        if multiplier is not None:
-            breakdown = {k: v * multiplier for k, v in breakdown.items()}
-            total = total * multiplier
-            notes.append(f"discount multiplier {multiplier} applied")
+        if self._has_discounts:
+            multiplier = self._discount(entry)
+            if multiplier is not None:
+                breakdown = {k: v * multiplier for k, v in breakdown.items()}
+                total = total * multiplier
+                notes.append(f"discount multiplier {multiplier} applied")
         if match.notes:
             notes[:0] = match.notes
-        return Price(total, MappingProxyType(breakdown), entry.id, entry.provider, entry.source, tuple(notes))
+        return _new_price(
+            total=total,
+            breakdown=MappingProxyType(breakdown),
+            model=entry.id,
+            provider=entry.provider,
+            source=entry.source,
+            notes=tuple(notes) if notes else (),
+        )
 
     def unpriced(self, model: str, provider: str | None) -> None:
         """Warn once per model that it has no price, or raise if ``strict_pricing`` is set."""
@@ -252,14 +297,10 @@ class Registry:
                 stacklevel=3,
             )
 
+    def _refresh_discount_flag(self) -> None:
+        self._has_discounts = any(o.model_discounts or o.provider_discounts for o in (self._user, self._file))
+
     def _discount(self, entry: ModelEntry) -> Decimal | None:
-        if not (
-            self._user.model_discounts
-            or self._user.provider_discounts
-            or self._file.model_discounts
-            or self._file.provider_discounts
-        ):
-            return None
         key = entry.id.lower()
         for overrides in (self._user, self._file):
             if key in overrides.model_discounts:
@@ -349,6 +390,7 @@ class Registry:
             else:
                 assert model is not None
                 self._user.model_discounts[model.strip().lower()] = value
+            self._has_discounts = True
 
     def models(self, provider: str | None = None) -> list[ModelEntry]:
         """Every priced model (user-registered first), optionally of one provider."""
@@ -370,6 +412,7 @@ class Registry:
             self._file_error = None
             self._cache.clear()
             self._warned.clear()
+            self._has_discounts = False
 
     # --- price files ----------------------------------------------------------------------------
 
@@ -401,6 +444,7 @@ class Registry:
             self._file_path = file_path
             self._file_error = None
             self._cache.clear()
+            self._refresh_discount_flag()
 
     def _sync_file(self) -> None:
         wanted = _config.get_config().prices

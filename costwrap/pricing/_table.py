@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from costwrap.pricing._match import Rule, compile_rule
-from costwrap.pricing._rates import Rate, parse_rates
+from costwrap.pricing._rates import Rate, Resolved, parse_rates
 
 SCHEMA_VERSION = 1
 SHIPPED_PROVIDERS = ("openai", "anthropic", "google", "azure", "bedrock")
@@ -87,14 +87,14 @@ class ModelEntry:
         starts = {start for start, _ in self._prices if start is not None}
         starts |= {start for _, start, _ in self._variants if start is not None}
         self._epochs = tuple(sorted(starts))
-        self._cache: dict[tuple[int, Context], tuple[dict[str, Rate], bool]] = {}
+        self._cache: dict[tuple[int, Context], Resolved] = {}
 
     def matches(self, name: str) -> bool:
         """Whether this entry answers to the (lower-case) ``name``."""
         return self._rule(name)
 
-    def rates(self, day: int, context: Context) -> tuple[dict[str, Rate], bool]:
-        """The rates in force on ``day`` for ``context``, and whether a variant supplied any."""
+    def rates(self, day: int, context: Context = (None, False, None)) -> Resolved:
+        """The rates in force on ``day`` (days since 1970-01-01, UTC) for a request ``context``."""
         epoch = 0
         for start in self._epochs:
             if day >= start:
@@ -108,7 +108,7 @@ class ModelEntry:
             self._cache[key] = hit
         return hit
 
-    def _resolve(self, day: int, context: Context) -> tuple[dict[str, Rate], bool]:
+    def _resolve(self, day: int, context: Context) -> Resolved:
         # The last price whose start has passed wins; with none started, the first applies.
         rates = self._prices[0][1]
         for start, candidate in self._prices:
@@ -125,7 +125,7 @@ class ModelEntry:
                 matched = True
                 for rate_name, rate in variant_rates.items():
                     overrides.setdefault(rate_name, rate)
-        return ({**rates, **overrides} if overrides else rates), matched
+        return Resolved({**rates, **overrides} if overrides else dict(rates), matched)
 
     def __repr__(self) -> str:
         return f"ModelEntry({self.provider}/{self.id})"

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from costwrap._record import EMPTY_MAPPING, Usage
+from costwrap._record import EMPTY_MAPPING, Usage, new_usage
 from costwrap.providers._common import attr, count, text_or_none
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
@@ -128,7 +128,7 @@ def completion_usage(u: Any, notes: list[str]) -> Usage:
     """A ``CompletionUsage`` (chat and legacy completions) as a :class:`Usage`."""
     prompt = attr(u, "prompt_tokens_details")
     completion = attr(u, "completion_tokens_details")
-    return Usage(
+    return new_usage(
         input_tokens=count(u, "prompt_tokens", notes),
         output_tokens=count(u, "completion_tokens", notes),
         cache_read_tokens=count(prompt, "cached_tokens", notes),
@@ -153,7 +153,7 @@ def response_usage(u: Any, tool_usage: Any, notes: list[str]) -> Usage:
     image_gen = attr(tool_usage, "image_gen")
     if image_gen is not None and count(image_gen, "total_tokens"):
         notes.append("image-generation tool tokens are billed at image-model rates and are not priced here")
-    return Usage(
+    return new_usage(
         input_tokens=count(u, "input_tokens", notes),
         output_tokens=count(u, "output_tokens", notes),
         cache_read_tokens=count(details, "cached_tokens", notes),
@@ -175,7 +175,7 @@ def extract(response: Any, operation: str) -> Extracted:
         return _extract_response(response, notes)
     u = attr(response, "usage")
     if operation == "embeddings":
-        usage = None if u is None else Usage(input_tokens=count(u, "prompt_tokens", notes))
+        usage = None if u is None else new_usage(input_tokens=count(u, "prompt_tokens", notes))
     else:
         usage = None if u is None else completion_usage(u, notes)
     return Extracted(

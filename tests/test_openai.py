@@ -570,6 +570,28 @@ def test_azure_deployment_names_map_to_models(server: MockServer, records: list[
     assert record.cost == per_m((1000, "2.5"), (100, "10"))
 
 
+def test_azure_api_versions_that_reject_stream_options_are_not_sent_it(
+    server: MockServer, records: list[CostRecord]
+) -> None:
+    from openai import AzureOpenAI
+
+    client = AzureOpenAI(
+        api_key=API_KEY,
+        api_version="2024-02-01",
+        azure_endpoint="https://acme.openai.azure.com",
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
+    )
+    server.sse(chat_chunks("gpt-35-turbo", ["hi"]))
+    list(
+        costwrap.wrap(client).chat.completions.create(
+            model="prod", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
+    assert "stream_options" not in server.body()
+    assert only(records).estimated is True
+
+
 def test_openai_compatible_servers_are_not_asked_for_stream_usage_by_default(
     server: MockServer, records: list[CostRecord]
 ) -> None:

@@ -73,11 +73,21 @@ def client_of(resource: Any) -> Any:
     return resource._client
 
 
+# Azure accepts `stream_options` from API version 2024-09-01(-preview) on; older versions reject
+# the request with a 400, so costwrap must not add it there (it would break the caller's call).
+AZURE_STREAM_OPTIONS_SINCE = "2024-09-01"
+
+
 def describe_client(client: Any) -> tuple[str, bool]:
-    """(provider name, whether it is OpenAI's own API or Azure, where stream usage is asked for)."""
+    """(provider name, whether to ask its streams for usage by default).
+
+    Usage is asked for from OpenAI's own API and from Azure API versions that accept
+    ``stream_options``; other OpenAI-compatible servers may reject the parameter.
+    """
     names = {cls.__name__ for cls in type(client).__mro__}
     if names & {"AzureOpenAI", "AsyncAzureOpenAI"}:
-        return "azure", True
+        version = getattr(client, "_api_version", None)
+        return "azure", not isinstance(version, str) or version >= AZURE_STREAM_OPTIONS_SINCE
     if names & {"BedrockOpenAI", "AsyncBedrockOpenAI"}:
         return "bedrock", False
     host = (urlsplit(str(getattr(client, "base_url", ""))).hostname or "").lower()

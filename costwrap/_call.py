@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import AsyncGeneratorType, GeneratorType, MappingProxyType
 from typing import Any
@@ -94,12 +95,23 @@ class ProviderSpec:
         self.name: str = module.NAME
         self.client_of: Callable[[Any], Any] = module.client_of
         self.describe_client: Callable[[Any], tuple[str, bool]] = module.describe_client
-        self.read_request: Callable[[Mapping[str, Any]], RequestInfo] = module.read_request
+        self.read_request: Callable[[tuple[Any, ...], Mapping[str, Any]], RequestInfo] = module.read_request
         self.with_stream_usage: Callable[[str, dict[str, Any]], dict[str, Any] | None] = module.with_stream_usage
         self.extract: Callable[[Any, str], Extracted] = module.extract
         self.accumulator: Callable[[str, bool], Any] = module.accumulator
-        self.prompt_texts: Callable[[str, Mapping[str, Any]], tuple[list[str], int]] = module.prompt_texts
+        self.prompt_texts: Callable[[str, tuple[Any, ...], Mapping[str, Any]], tuple[list[str], int]] = (
+            module.prompt_texts
+        )
+        # Where a call's options come from: the client the method belongs to, or (``scoped``)
+        # the enclosing wrapped call of a higher-level object (google-generativeai's models).
+        self.scoped: bool = getattr(module, "SCOPED", False)
         self.is_retrieve_billable: Callable[[Extracted], bool] = module.is_retrieve_billable
+        self.options_holder: Callable[[Any], Any] = module.options_holder
+        self.extract_batch_item: Callable[[Any], Extracted | None] | None = getattr(module, "extract_batch_item", None)
+        self.extract_batch_job: Callable[[Any], list[Extracted]] = getattr(module, "extract_batch_job", lambda _: [])
+        # Providers whose request names the model more precisely than the response (a Bedrock
+        # id says regional or global; the response says only the model): priced by it first.
+        self.request_model_first: frozenset[str] = getattr(module, "REQUEST_MODEL_FIRST", frozenset())
 
 
 # --- de-duplication of responses that can be read more than once --------------------------------
@@ -124,7 +136,7 @@ def _first_billing(response_id: str) -> bool:
 class Call:
     """What costwrap knows about one request, from before it is sent until it is recorded."""
 
-    __slots__ = ("hide_usage", "kwargs", "options", "point", "provider", "request", "spec", "started", "wall")
+    __slots__ = ("args", "hide_usage", "kwargs", "options", "point", "provider", "request", "spec", "started", "wall")
 
     def __init__(
         self,
@@ -134,6 +146,7 @@ class Call:
         options: CallOptions,
         provider: str,
         request: RequestInfo,
+        args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
         hide_usage: bool,
     ) -> None:
@@ -142,7 +155,9 @@ class Call:
         self.options = options
         self.provider = provider
         self.request = request
-        self.kwargs = kwargs  # kept only to count a prompt when a stream never reports usage
+        # Kept only to count a prompt when a stream never reports usage; never stored in a record.
+        self.args = args
+        self.kwargs = kwargs
         self.hide_usage = hide_usage
         self.wall = time.time()
         self.started = time.perf_counter()
@@ -150,12 +165,25 @@ class Call:
     # The SDK returned: a model, a stream, or a raw response to be parsed later.
     def finish(self, result: Any) -> Any:
         """Record ``result`` now, or return a proxy that records when it is consumed."""
+        kind = self.point.kind
+        if kind == "stream-manager":
+            from costwrap._streams import hook_stream_manager
+
+            return hook_stream_manager(result, self)
+        if kind == "batch-results":
+            from costwrap._streams import wrap_items
+
+            return wrap_items(result, self)
+        if kind == "batch-job":
+            for extracted in self.spec.extract_batch_job(result):
+                self._record_batch(extracted)
+            return result
         raw = self.request.raw
         if raw is not None and hasattr(result, "parse"):
             from costwrap._streams import wrap_raw_response
 
             return wrap_raw_response(result, self)
-        if self.request.stream or _is_stream(result):
+        if self.request.stream or self.point.stream or _is_stream(result):
             from costwrap._streams import wrap_stream
 
             return wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
@@ -179,18 +207,48 @@ class Call:
             return
         self._emit(extracted, extracted.usage, latency=latency, stream=False, estimated=False, notes=())
 
+    def record_batch_item(self, item: Any) -> None:
+        """Record one finished request read from a batch's results."""
+        extract = self.spec.extract_batch_item
+        extracted = extract(item) if extract is not None else None
+        if extracted is not None:
+            self._record_batch(extracted)
+
+    def _record_batch(self, extracted: Extracted) -> None:
+        # Billed at batch rates, once per request however often the results are read.
+        if extracted.usage is None:
+            return
+        if extracted.response_id is not None and not _first_billing(extracted.response_id):
+            return
+        self._emit(extracted, extracted.usage, latency=0.0, stream=False, estimated=False, notes=())
+
     def record_stream(self, accumulator: Any, completed: bool) -> None:
         """Record a stream that ended (exhausted, closed, failed or dropped)."""
         latency = time.perf_counter() - self.started
         extracted = accumulator.result()
-        if extracted is not None and extracted.usage is not None:
+        usage = extracted.usage
+        if usage is not None and extracted.complete:
             if self._billable(extracted):
-                self._emit(extracted, extracted.usage, latency=latency, stream=True, estimated=False, notes=())
+                self._emit(extracted, usage, latency=latency, stream=True, estimated=False, notes=())
             return
         if self.point.kind == "retrieve":
             return  # a re-read stream that ended early bills nothing: the original call does
-        usage, notes = self._estimate(accumulator.text(), completed)
+        if usage is not None:
+            # The input is known; the output so far is at least what was seen.
+            usage, notes = self._partial(usage, accumulator.text())
+        else:
+            usage, notes = self._estimate(accumulator.text(), completed)
         self._emit(extracted, usage, latency=latency, stream=True, estimated=usage is not None, notes=notes)
+
+    def _partial(self, usage: Usage, output_text: str) -> tuple[Usage, tuple[str, ...]]:
+        from costwrap import tokens
+
+        seen, _ = tokens.count_text(output_text, self.request.model)
+        if seen <= usage.output_tokens:
+            note = "the stream ended before its final usage: the last counts it reported are used"
+            return usage, (note,)
+        note = "the stream ended before its final usage: input as reported, output counted from the text seen"
+        return replace(usage, output_tokens=seen), (note,)
 
     def _billable(self, extracted: Extracted) -> bool:
         if self.point.kind == "retrieve":
@@ -211,7 +269,7 @@ class Call:
             if completed
             else "the stream was closed before it reported usage"
         )
-        texts, messages = self.spec.prompt_texts(self.point.operation, self.kwargs)
+        texts, messages = self.spec.prompt_texts(self.point.operation, self.args, self.kwargs)
         if not texts and not output_text:
             return None, (f"{why}; nothing could be counted",)
         model = self.request.model
@@ -256,8 +314,20 @@ class Call:
                     service_tier = extracted.service_tier if extracted else None
                     batch = extracted.batch if extracted else False
                     speed = extracted.speed if extracted else None
+                    context = (service_tier, batch, speed)
+                    day = int(wall // 86400)
                     try:
-                        price = registry.price_match(match, usage, int(wall // 86400), (service_tier, batch, speed))
+                        if extracted is not None and extracted.iterations:
+                            price = registry.price_steps(
+                                match,
+                                extracted.iterations,
+                                usage.web_search_requests,
+                                day,
+                                context,
+                                provider=self.provider,
+                            )
+                        else:
+                            price = registry.price_match(match, usage, day, context)
                     except ValueError as exc:
                         all_notes.append(f"could not be priced: {exc}")
                         report("pricing a call", exc)
@@ -300,7 +370,10 @@ class Call:
         model_map = self.options.model_map
         names = [model_map.get(model, model)]
         if request_model and request_model != model:
-            names.append(model_map.get(request_model, request_model))
+            if self.provider in self.spec.request_model_first:
+                names.insert(0, model_map.get(request_model, request_model))
+            else:
+                names.append(model_map.get(request_model, request_model))
         for name in names:
             match = registry.lookup(name, self.provider)
             if match is not None:
@@ -315,23 +388,37 @@ def _is_stream(result: Any) -> bool:
 # --- handlers installed by _patch -----------------------------------------------------------------
 
 
+scope: ContextVar[CallOptions | None] = ContextVar("costwrap_scope", default=None)
+"""The options of the wrapped object whose method is running (for ``scoped`` providers)."""
+
+
 def _options_for(spec: ProviderSpec, instance: Any, instrumented: set[str]) -> tuple[Any, CallOptions | None]:
-    client = spec.client_of(instance)
-    options = vars(client).get(OPTIONS_ATTR)
+    if spec.scoped:
+        options = scope.get()
+        holder = instance
+    else:
+        holder = spec.options_holder(spec.client_of(instance))
+        options = vars(holder).get(OPTIONS_ATTR)
     if options is None and spec.name in instrumented:
         options = DEFAULT_OPTIONS
-    return client, options
+    return holder, options
 
 
 def _begin(
-    spec: ProviderSpec, point: PatchPoint, client: Any, options: CallOptions, kwargs: dict[str, Any]
+    spec: ProviderSpec,
+    point: PatchPoint,
+    client: Any,
+    options: CallOptions,
+    *,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> tuple[Call, dict[str, Any]]:
     described = vars(client).get(PROVIDER_ATTR)
     if described is None:
         described = spec.describe_client(client)
         vars(client)[PROVIDER_ATTR] = described
     provider, own_api = described
-    request = spec.read_request(kwargs)
+    request = spec.read_request(args, kwargs)
     hide_usage = False
     if request.stream and point.kind == "call":
         inject = options.inject_stream_usage
@@ -349,6 +436,7 @@ def _begin(
         options=options,
         provider=provider,
         request=request,
+        args=args,
         kwargs=kwargs,
         hide_usage=hide_usage,
     )
@@ -365,7 +453,7 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
         with guard("preparing a call"):
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
-                call, kwargs = _begin(spec, point, client, options, kwargs)
+                call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
         result = wrapped(*args, **kwargs)
         if call is not None:
             with guard("recording a call"):
@@ -385,7 +473,7 @@ def async_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrum
         with guard("preparing a call"):
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
-                call, kwargs = _begin(spec, point, client, options, kwargs)
+                call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
         return _finish_async(call, wrapped(*args, **kwargs))
@@ -398,6 +486,56 @@ async def _finish_async(call: Call, awaitable: Any) -> Any:
     with guard("recording a call"):
         return call.finish(result)
     return result
+
+
+def scope_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrumented: set[str]) -> Callable[..., Any]:
+    """The wrapt wrapper for a high-level method whose requests are recorded further down.
+
+    google-generativeai's ``GenerativeModel.generate_content`` makes its request(s) through the
+    SDK's shared GAPIC client; this wrapper only makes the model's options visible to the patches
+    there, for the duration of the call (and of its streamed response being created).
+    """
+
+    def options_of(instance: Any) -> CallOptions | None:
+        options: CallOptions | None = vars(spec.options_holder(instance)).get(OPTIONS_ATTR)
+        return options
+
+    if point.is_async:
+
+        async def scoped_async(options: CallOptions, awaitable_call: Callable[[], Any]) -> Any:
+            token = scope.set(options)
+            try:
+                return await awaitable_call()
+            finally:
+                scope.reset(token)
+
+        def async_handler_(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
+            options = None
+            if switch.on:
+                with guard("preparing a call"):
+                    options = options_of(instance)
+            if options is None:
+                return wrapped(*args, **kwargs)
+            return scoped_async(options, lambda: wrapped(*args, **kwargs))
+
+        return async_handler_
+
+    def handler(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        options = None
+        if switch.on:
+            with guard("preparing a call"):
+                options = options_of(instance)
+        if options is None:
+            return wrapped(*args, **kwargs)
+        token = scope.set(options)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            scope.reset(token)
+
+    return handler
 
 
 def copy_handler(switch: Switch, register: Callable[[Any], None]) -> Callable[..., Any]:

@@ -33,6 +33,7 @@ from costwrap._call import (
     Switch,
     async_handler,
     copy_handler,
+    scope_handler,
     sync_handler,
 )
 from costwrap._config import Sink
@@ -45,6 +46,9 @@ ClientT = TypeVar("ClientT")
 # Provider modules, imported only when needed (each imports nothing from its SDK at import time).
 PROVIDER_MODULES: dict[str, str] = {
     "openai": "costwrap.providers.openai",
+    "anthropic": "costwrap.providers.anthropic",
+    "google": "costwrap.providers.google_genai",
+    "google-legacy": "costwrap.providers.google_generativeai",
 }
 
 
@@ -76,9 +80,10 @@ def _provider_module(name: str) -> tuple[ModuleType, ProviderSpec]:
     return found
 
 
-def _version_ok(module: ModuleType, package: str) -> bool:
+def _version_ok(module: ModuleType) -> bool:
     from importlib.metadata import PackageNotFoundError, version
 
+    package = getattr(module, "DISTRIBUTION", module.PACKAGE)
     try:
         text = version(package)
     except PackageNotFoundError:
@@ -136,6 +141,8 @@ def _install(name: str) -> None:
             switch = Switch()
             if point.kind == "client-copy":
                 handler = copy_handler(switch, _register_wrapped(name))
+            elif point.kind == "scope":
+                handler = scope_handler(spec, point, switch, _instrumented)
             elif point.is_async:
                 handler = async_handler(spec, point, switch, _instrumented)
             else:
@@ -235,15 +242,16 @@ def wrap(
     ``client.copy(...)`` return clients that keep the options.
     """
     name = _provider_for(client)
-    module, _ = _provider_module(name)
+    module, spec = _provider_module(name)
     with _lock:
-        if not _version_ok(module, module.PACKAGE):
+        if not _version_ok(module):
             return client
         _install(name)
-        attributes = vars(client)
+        holder = spec.options_holder(client)
+        attributes = vars(holder)
         current = attributes.get(OPTIONS_ATTR) or DEFAULT_OPTIONS
         attributes[OPTIONS_ATTR] = current.merged(on_cost, tags, model_map, inject_stream_usage)
-        _wrapped.setdefault(name, weakref.WeakSet()).add(client)
+        _wrapped.setdefault(name, weakref.WeakSet()).add(holder)
     _forget_cached_raw_wrappers(client)
     return client
 
@@ -251,17 +259,23 @@ def wrap(
 def unwrap(client: ClientT) -> ClientT:
     """Stop recording ``client`` (unless :func:`instrument` covers it) and drop its options."""
     with _lock:
-        attributes = getattr(client, "__dict__", {})
-        attributes.pop(OPTIONS_ATTR, None)
         for name, clients in _wrapped.items():
-            clients.discard(client)
+            module, spec = _provider_module(name)
+            if module.owns(client):
+                holder = spec.options_holder(client)
+                getattr(holder, "__dict__", {}).pop(OPTIONS_ATTR, None)
+                clients.discard(holder)
             _uninstall_if_unused(name)
     return client
 
 
 def is_wrapped(client: Any) -> bool:
     """Whether ``client`` carries costwrap options from :func:`wrap`."""
-    return isinstance(getattr(client, "__dict__", None), dict) and OPTIONS_ATTR in vars(client)
+    for name in PROVIDER_MODULES:
+        module, spec = _provider_module(name)
+        if module.owns(client):
+            return OPTIONS_ATTR in getattr(spec.options_holder(client), "__dict__", {})
+    return False
 
 
 def _on_import(name: str) -> Callable[[ModuleType], None]:
@@ -271,7 +285,7 @@ def _on_import(name: str) -> Callable[[ModuleType], None]:
                 return
             try:
                 module, _ = _provider_module(name)
-                if _version_ok(module, module.PACKAGE):
+                if _version_ok(module):
                     _install(name)
                     _instrumented.add(name)
             except Exception:
@@ -303,7 +317,7 @@ def instrument(*providers: str) -> list[str]:
             module, _ = _provider_module(name)
             package = module.PACKAGE
             if package in sys.modules:
-                if _version_ok(module, package):
+                if _version_ok(module):
                     _install(name)
                     _instrumented.add(name)
                     done.append(name)

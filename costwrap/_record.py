@@ -56,6 +56,11 @@ class Usage:
     """Audio output tokens (a part of ``output_tokens``)."""
     input_image_tokens: int = 0
     """Image input tokens (a part of ``input_tokens``)."""
+    input_video_tokens: int = 0
+    """Video input tokens (a part of ``input_tokens``)."""
+    cache_read_audio_tokens: int = 0
+    """Audio tokens read from the cache (a part of both ``cache_read_tokens`` and
+    ``input_audio_tokens``)."""
     output_image_tokens: int = 0
     """Image output tokens (a part of ``output_tokens``)."""
     web_search_requests: int = 0

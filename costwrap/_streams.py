@@ -243,3 +243,93 @@ def wrap_raw_response(response: Any, call: Call) -> Any:
     if inspect.iscoroutinefunction(type(response).parse):
         return TrackedAsyncRawResponse(response, call)
     return TrackedRawResponse(response, call)
+
+
+class _DeferredStream:
+    """An awaitable that awaits the SDK's request and hands back the tracked stream.
+
+    Used for async stream managers, which hold the request as an awaitable; nothing runs (and no
+    extra coroutine exists to warn about) until the manager awaits it.
+    """
+
+    __slots__ = ("_call", "_original")
+
+    def __init__(self, original: Any, call: Call) -> None:
+        self._original = original
+        self._call = call
+
+    def __await__(self) -> Any:
+        raw = yield from self._original.__await__()
+        call = self._call
+        return wrap_stream(raw, call, call.spec.accumulator(call.point.operation, False))
+
+
+def hook_stream_manager(manager: Any, call: Call) -> Any:
+    """Make a ``.stream()`` manager (Anthropic's) track the raw stream it opens on entry.
+
+    The manager keeps the request it will make in a private attribute (``__api_request``); the
+    SDK's ``MessageStream`` then iterates that raw stream, so helpers (``text_stream``,
+    ``get_final_message()``, ``until_done()``) all pass through the proxy. Without that
+    attribute (an SDK change), the call is logged as unrecorded, never broken.
+    """
+    attributes = vars(manager)
+    name = next((key for key in attributes if key.endswith("__api_request")), None)
+    if name is None:
+        raise AttributeError(f"{type(manager).__qualname__} has no request to hook: cannot record its stream")
+    original = attributes[name]
+    if callable(original):
+
+        def request() -> Any:
+            return wrap_stream(original(), call, call.spec.accumulator(call.point.operation, False))
+
+        attributes[name] = request
+    else:
+        attributes[name] = _DeferredStream(original, call)
+    return manager
+
+
+class TrackedItems(wrapt.ObjectProxy[Any]):
+    """An iterator of finished batch requests: each one is recorded as it is read."""
+
+    def __init__(self, wrapped: Any, call: Call) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_iter: Any = None
+
+    def __iter__(self) -> TrackedItems:
+        return self
+
+    def __next__(self) -> Any:
+        if self._self_iter is None:
+            self._self_iter = iter(self.__wrapped__)
+        item = next(self._self_iter)
+        with guard("recording a batch result"):
+            self._self_call.record_batch_item(item)
+        return item
+
+
+class TrackedAsyncItems(wrapt.ObjectProxy[Any]):
+    """The async variant of :class:`TrackedItems`."""
+
+    def __init__(self, wrapped: Any, call: Call) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_iter: Any = None
+
+    def __aiter__(self) -> TrackedAsyncItems:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._self_iter is None:
+            self._self_iter = self.__wrapped__.__aiter__()
+        item = await self._self_iter.__anext__()
+        with guard("recording a batch result"):
+            self._self_call.record_batch_item(item)
+        return item
+
+
+def wrap_items(items: Any, call: Call) -> Any:
+    """Proxy an iterator of batch results so each succeeded request is recorded once."""
+    if hasattr(items, "__aiter__"):
+        return TrackedAsyncItems(items, call)
+    return TrackedItems(items, call)

@@ -216,3 +216,128 @@ def records() -> Iterator[list[Any]]:
     costwrap.add_sink(collected.append)
     yield collected
     costwrap.remove_sink(collected.append)
+
+
+# --- Anthropic ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def anthropic_client(server: MockServer) -> Iterator[Any]:
+    from anthropic import Anthropic
+
+    client = Anthropic(
+        api_key=API_KEY, max_retries=0, http_client=httpx2.Client(transport=httpx2.MockTransport(server.handler))
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def async_anthropic_client(server: MockServer) -> Any:
+    from anthropic import AsyncAnthropic
+
+    return AsyncAnthropic(
+        api_key=API_KEY,
+        max_retries=0,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.async_handler)),
+    )
+
+
+def anthropic_usage(
+    inp: int, out: int, *, read: int = 0, write_5m: int = 0, write_1h: int = 0, **extra: Any
+) -> dict[str, Any]:
+    """An Anthropic usage block: `input_tokens` EXCLUDES the cache reads and writes."""
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": write_5m + write_1h,
+        "cache_creation": {"ephemeral_5m_input_tokens": write_5m, "ephemeral_1h_input_tokens": write_1h},
+        **extra,
+    }
+
+
+def message_body(model: str, usage: dict[str, Any], text: str = "hello", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": extra.pop("id", "msg_test1"),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+        **extra,
+    }
+
+
+def message_events(
+    model: str, start_usage: dict[str, Any], delta_usage: dict[str, Any] | None, words: list[str]
+) -> list[dict[str, Any]]:
+    start = message_body(model, start_usage, id="msg_stream1")
+    start["content"], start["stop_reason"] = [], None
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ]
+    events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}} for w in words]
+    events.append({"type": "content_block_stop", "index": 0})
+    if delta_usage is not None:
+        events.append(
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": delta_usage}
+        )
+        events.append({"type": "message_stop"})
+    return events
+
+
+# --- Google Gen AI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def genai_client(server: MockServer) -> Any:
+    """A Gemini API `genai.Client` over the mock transport (sync and async clients both injected)."""
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(
+        api_key=API_KEY,
+        http_options=types.HttpOptions(
+            httpx_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
+            httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.async_handler)),
+        ),
+    )
+
+
+@pytest.fixture
+def vertex_client(server: MockServer) -> Any:
+    """A Vertex-mode `genai.Client` (a static access token: no Google auth)."""
+    import google.oauth2.credentials
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(
+        vertexai=True,
+        project="p",
+        location="us-central1",
+        credentials=google.oauth2.credentials.Credentials(token="vertex-token"),
+        http_options=types.HttpOptions(
+            httpx_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
+            httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.async_handler)),
+        ),
+    )
+
+
+def gemini_body(
+    model: str, usage: dict[str, Any] | None, text: str = "hello", finish: str | None = "STOP"
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    body: dict[str, Any] = {"candidates": [candidate], "modelVersion": model, "responseId": "resp-gemini-1"}
+    if usage is not None:
+        body["usageMetadata"] = usage
+    return body
+
+
+def gemini_sse(server: MockServer, chunks: list[dict[str, Any]]) -> None:
+    server.raw(200, "text/event-stream", "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks))

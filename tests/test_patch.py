@@ -180,8 +180,8 @@ def test_instrument_before_the_sdk_is_imported_patches_it_on_import() -> None:
     script = textwrap.dedent(f"""
         import sys, json
         import costwrap
-        assert "openai" not in sys.modules
-        assert costwrap.instrument() == ["openai"]
+        assert "openai" not in sys.modules and "anthropic" not in sys.modules
+        assert costwrap.instrument("openai") == ["openai"]
         import httpx2, openai
         body = {chat_body(MINI, chat_usage(10, 5))!r}
         client = openai.OpenAI(api_key="{API_KEY}", max_retries=0,

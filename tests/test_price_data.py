@@ -120,6 +120,21 @@ SCENARIOS: list[dict[str, Any]] = [
     {"input_tokens": 3000, "cache_write_tokens": 2000, "output_tokens": 10},
     {"input_tokens": 300_000, "cache_read_tokens": 100_000, "output_tokens": 2000},
     {"input_tokens": 150_000, "output_tokens": 20_000},
+    {
+        "input_tokens": 4000,
+        "cache_read_tokens": 1500,
+        "input_audio_tokens": 1000,
+        "cache_read_audio_tokens": 500,
+        "output_tokens": 700,
+        "output_audio_tokens": 200,
+    },
+    {
+        "input_tokens": 3000,
+        "input_image_tokens": 1000,
+        "input_video_tokens": 500,
+        "output_tokens": 900,
+        "output_image_tokens": 400,
+    },
 ]
 CONTEXTS: list[dict[str, Any]] = [{}, {"batch": True}, {"service_tier": "flex"}, {"service_tier": "priority"}]
 DAYS = [datetime(2026, 11, 28, 12, tzinfo=UTC), datetime(2027, 1, 2, 12, tzinfo=UTC)]
@@ -133,8 +148,9 @@ def genai_total(model_ref: str, provider_id: str, usage: dict[str, Any], context
         price_context["processing"] = "batch"
     if context.get("service_tier"):
         price_context["service_tier"] = context["service_tier"]
+    names = {"cache_read_audio_tokens": "cache_audio_read_tokens"}  # genai-prices spells it so
     result = calc_price(
-        Usage(**usage),
+        Usage(**{names.get(k, k): v for k, v in usage.items()}),
         model_ref,
         provider_id=provider_id,
         genai_request_timestamp=at,

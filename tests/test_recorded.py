@@ -166,3 +166,205 @@ def test_recordings_keep_their_source_and_licence() -> None:
         assert source["repo"] and source["commit"] and source["path"]
     readme = (Path(RECORDED) / "README.md").read_text()
     assert all(name in readme for name in FILES)
+
+
+# --- Anthropic --------------------------------------------------------------------------------------
+
+# (input, cache read, 5-minute cache write, 1-hour cache write, output) per million tokens.
+ANTHROPIC_RATES: dict[str, tuple[str, str, str, str, str]] = {
+    "claude-3-haiku-20240307": ("0.25", "0.03", "0.3", "0.5", "1.25"),
+    "claude-sonnet-4-20250514": ("3", "0.3", "3.75", "6", "15"),
+    "claude-3-5-sonnet-20240620": ("3", "0.3", "3.75", "6", "15"),
+    "claude-sonnet-4-5-20250929": ("3", "0.3", "3.75", "6", "15"),
+    "claude-3-7-sonnet-20250219": ("3", "0.3", "3.75", "6", "15"),
+    "claude-sonnet-4-6": ("3", "0.3", "3.75", "6", "15"),
+    "claude-sonnet-5": ("2", "0.2", "2.5", "4", "10"),
+    "claude-opus-4-8": ("5", "0.5", "6.25", "10", "25"),
+}
+ANTHROPIC_FILES = sorted(p.name for p in RECORDED.glob("anthropic-*.json"))
+
+
+def anthropic_cost(usage: dict[str, Any], model: str) -> Decimal:
+    inp, read, write_5m, write_1h, out = (Decimal(r) for r in ANTHROPIC_RATES[model])
+    split = usage.get("cache_creation") or {}
+    five, hour = split.get("ephemeral_5m_input_tokens") or 0, split.get("ephemeral_1h_input_tokens") or 0
+    unsplit = (usage.get("cache_creation_input_tokens") or 0) - five - hour  # older bodies: the base 5m rate
+    return (
+        usage["input_tokens"] * inp
+        + (usage.get("cache_read_input_tokens") or 0) * read
+        + (five + unsplit) * write_5m
+        + hour * write_1h
+        + usage["output_tokens"] * out
+    ) / 1_000_000
+
+
+def anthropic_expected(recording: dict[str, Any]) -> tuple[dict[str, Any], Decimal]:
+    final: dict[str, Any] = {}
+    for block in recording["usage_as_recorded"]:  # message_start, then message_delta over it, field by field
+        final.update({k: v for k, v in block["usage"].items() if v is not None})
+    model = recording["response_model"]
+    steps = final.get("iterations") or [final]
+    cost = sum((anthropic_cost(step, step.get("model") or model) for step in steps), Decimal(0))
+    searches = (final.get("server_tool_use") or {}).get("web_search_requests") or 0
+    return final, cost + Decimal(searches) * 10 / 1000
+
+
+@pytest.mark.parametrize("name", ANTHROPIC_FILES)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_recorded_anthropic_response_is_priced_exactly(
+    name: str, mode: str, server: MockServer, records: list[CostRecord]
+) -> None:
+    import anthropic
+
+    recording = server.recorded(name)
+    body = recording["request"]["body"]
+    kwargs = {"model": body["model"], "max_tokens": body["max_tokens"], "messages": body["messages"]}
+    if mode == "sync":
+        client = anthropic.Anthropic(
+            api_key=API_KEY, max_retries=0, http_client=httpx2.Client(transport=httpx2.MockTransport(server.handler))
+        )
+        consume(costwrap.wrap(client).messages.create(stream=recording["stream"], **kwargs))
+    else:
+        aclient = anthropic.AsyncAnthropic(
+            api_key=API_KEY,
+            max_retries=0,
+            http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.async_handler)),
+        )
+        costwrap.wrap(aclient)
+
+        async def main() -> None:
+            if recording["stream"]:
+                async with aclient.messages.stream(**kwargs) as stream:
+                    await stream.get_final_message()
+            else:
+                await aclient.messages.create(**kwargs)
+
+        asyncio.run(main())
+    assert len(records) == 1, name
+    record = records[0]
+    final, cost = anthropic_expected(recording)
+    assert record.model == recording["response_model"]
+    assert record.estimated is False
+    total_input = (
+        final["input_tokens"]
+        + (final.get("cache_read_input_tokens") or 0)
+        + (final.get("cache_creation_input_tokens") or 0)
+    )
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (total_input, final["output_tokens"])
+    assert record.cost == cost, (name, record)
+    assert sum(record.breakdown.values()) == record.cost
+
+
+# --- Gemini API and Vertex AI -----------------------------------------------------------------------
+
+# (text input, cached input, output, audio input, cached audio input) per million tokens.
+GEMINI_RATES: dict[str, tuple[str, str, str, str | None, str | None]] = {
+    "gemini-2.0-flash-001": ("0.1", "0.025", "0.4", "0.7", "0.175"),
+    "gemini-2.0-flash": ("0.1", "0.025", "0.4", "0.7", "0.175"),
+    "gemini-2.0-flash-exp": ("0.1", "0.025", "0.4", "0.7", "0.175"),
+    "gemini-2.5-flash": ("0.3", "0.03", "2.5", "1", "0.1"),
+    "gemini-2.5-pro": ("1.25", "0.125", "10", None, None),
+    "gemini-3-flash-preview": ("0.5", "0.05", "3", "1", "0.1"),
+    "gemini-embedding-2": ("0.2", "0.2", "0", None, None),
+}
+GEMINI_FILES = sorted(p.name for p in RECORDED.glob("google-*.json"))
+
+
+def gemini_final_usage(recording: dict[str, Any]) -> dict[str, Any]:
+    """The usage of a body; for a stream, every chunk's fields overlaid in order (last value wins)."""
+    body = recording["response"]["body"]
+    if not recording["stream"]:
+        return json.loads(body).get("usageMetadata") or {}
+    final: dict[str, Any] = {}
+    for line in body.splitlines():
+        if line.startswith("data:"):
+            final.update(json.loads(line[5:]).get("usageMetadata") or {})
+    return final
+
+
+def modality(details: Any, name: str) -> int:
+    return sum(d.get("tokenCount", 0) for d in details or [] if d.get("modality") == name)
+
+
+def gemini_cost(usage: dict[str, Any], model: str) -> Decimal:
+    inp, cached_rate, out, audio_rate, cached_audio_rate = GEMINI_RATES[model]
+    prompt = usage.get("promptTokenCount", 0) + usage.get("toolUsePromptTokenCount", 0)
+    cached = usage.get("cachedContentTokenCount", 0)
+    output = usage.get("candidatesTokenCount", 0) + usage.get("thoughtsTokenCount", 0)
+    cached_audio = modality(usage.get("cacheTokensDetails"), "AUDIO") if cached_audio_rate else 0
+    audio = modality(usage.get("promptTokensDetails"), "AUDIO") - cached_audio if audio_rate else 0
+    total = (
+        (prompt - cached - audio) * Decimal(inp)
+        + (cached - cached_audio) * Decimal(cached_rate)
+        + audio * Decimal(audio_rate or 0)
+        + cached_audio * Decimal(cached_audio_rate or 0)
+        + output * Decimal(out)
+    )
+    return total / 1_000_000
+
+
+def gemini_client_for(recording: dict[str, Any], server: MockServer) -> Any:
+    import google.oauth2.credentials
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(
+        httpx_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
+        httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.async_handler)),
+    )
+    if recording["platform"] == "vertex-ai":
+        return genai.Client(
+            vertexai=True,
+            project="p",
+            location="us-central1",
+            http_options=options,
+            credentials=google.oauth2.credentials.Credentials(token="vertex-token"),
+        )
+    return genai.Client(api_key=API_KEY, http_options=options)
+
+
+@pytest.mark.parametrize("name", GEMINI_FILES)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_recorded_gemini_response_is_priced_exactly(
+    name: str, mode: str, server: MockServer, records: list[CostRecord]
+) -> None:
+    recording = server.recorded(name)
+    client = costwrap.wrap(gemini_client_for(recording, server))
+    models = client.models if mode == "sync" else client.aio.models
+    model, api = recording["model"], recording["api"]
+
+    async def run_async(awaitable: Any) -> None:
+        result = await awaitable
+        if hasattr(result, "__aiter__"):
+            async for _ in result:
+                pass
+
+    def run() -> None:
+        if api == "generate_content":
+            call: Any = models.generate_content(model=model, contents="x")
+        elif api == "stream_generate_content":
+            call = models.generate_content_stream(model=model, contents="x")
+        else:  # one text, or a list of texts (the Gemini API's batchEmbedContents)
+            call = models.embed_content(model=model, contents=["x"] if api == "batch_embed_contents" else "x")
+        if mode == "async":
+            asyncio.run(run_async(call))
+        else:
+            consume(call)
+
+    if not recording["sdk_replay"]["ok"]:
+        # google-genai cannot parse this body (integer enums): the SDK's own error reaches the
+        # caller unchanged, and a call that failed is not billed.
+        with pytest.raises(AttributeError, match="'int' object has no attribute 'upper'"):
+            run()
+        assert records == []
+        return
+    run()
+    assert len(records) == 1, name
+    record = records[0]
+    usage = gemini_final_usage(recording)
+    if not any(k.endswith("Count") for k in usage):
+        assert record.cost is None and record.usage is None  # a blocked prompt: no counts at all
+        return
+    assert record.cost == gemini_cost(usage, recording["response_model"] or model), (name, record)
+    assert sum(record.breakdown.values()) == record.cost
+    assert record.provider == ("vertex" if recording["platform"] == "vertex-ai" else "google")

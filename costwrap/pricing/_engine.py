@@ -52,10 +52,16 @@ def validate(usage: Usage) -> None:
             f"cache_read_tokens ({usage.cache_read_tokens}) + cache_write_tokens "
             f"({usage.cache_write_tokens}) exceed input_tokens ({usage.input_tokens}), which includes them"
         )
-    if usage.input_audio_tokens + usage.input_image_tokens > usage.input_tokens:
+    media_in = usage.input_audio_tokens + usage.input_image_tokens + usage.input_video_tokens
+    if media_in > usage.input_tokens:
         raise ValueError(
-            f"input_audio_tokens ({usage.input_audio_tokens}) + input_image_tokens "
-            f"({usage.input_image_tokens}) exceed input_tokens ({usage.input_tokens}), which includes them"
+            f"input_audio_tokens + input_image_tokens + input_video_tokens ({media_in}) exceed input_tokens "
+            f"({usage.input_tokens}), which includes them"
+        )
+    if usage.cache_read_audio_tokens > min(usage.cache_read_tokens, usage.input_audio_tokens):
+        raise ValueError(
+            f"cache_read_audio_tokens ({usage.cache_read_audio_tokens}) exceed cache_read_tokens or "
+            "input_audio_tokens, which both include them"
         )
     if usage.reasoning_tokens > usage.output_tokens:
         raise ValueError(
@@ -80,10 +86,18 @@ def validate(usage: Usage) -> None:
 
 def _parts_inconsistent(usage: Usage) -> bool:
     return (
-        min(usage.input_audio_tokens, usage.input_image_tokens, usage.output_audio_tokens, usage.output_image_tokens)
+        min(
+            usage.input_audio_tokens,
+            usage.input_image_tokens,
+            usage.input_video_tokens,
+            usage.output_audio_tokens,
+            usage.output_image_tokens,
+            usage.cache_read_audio_tokens,
+        )
         < 0
-        or usage.input_audio_tokens + usage.input_image_tokens > usage.input_tokens
+        or usage.input_audio_tokens + usage.input_image_tokens + usage.input_video_tokens > usage.input_tokens
         or usage.output_audio_tokens + usage.output_image_tokens > usage.output_tokens
+        or usage.cache_read_audio_tokens > min(usage.cache_read_tokens, usage.input_audio_tokens)
     )
 
 
@@ -111,7 +125,7 @@ def compute(
         or usage.web_search_requests < 0
         or cache_read + cache_write > total_input
         or usage.reasoning_tokens > output
-        or (media and _parts_inconsistent(usage))
+        or ((media or usage.cache_read_audio_tokens) and _parts_inconsistent(usage))
     ):
         validate(usage)
     rates = resolved.at(total_input)
@@ -120,20 +134,32 @@ def compute(
     input_rate = rates.get("input")
     text_input = total_input - cache_read - cache_write
 
-    if cache_read:
+    cached_audio = 0
+    if usage.cache_read_audio_tokens:
+        # Cached audio has its own rate on some models; without one it stays in the cache reads.
+        rate = rates.get("cache_read_audio")
+        if rate is not None:
+            cached_audio = usage.cache_read_audio_tokens
+            breakdown["cache_read_audio"] = rate * cached_audio
+    if cache_read - cached_audio:
         rate = rates.get("cache_read")
         if rate is None:
             rate = input_rate
             notes.append("no cache_read rate in the data: cached tokens priced at the input rate")
         if rate is not None:
-            breakdown["cache_read"] = rate * cache_read
+            breakdown["cache_read"] = rate * (cache_read - cached_audio)
     if cache_write:
         _price_cache_writes(rates, usage, base_cache_ttl, input_rate=input_rate, breakdown=breakdown, notes=notes)
     text_output = output
     if media:
         # Only a part with a rate of its own leaves the text count; the rest stays in it.
-        text_input -= _price_part(rates, "input_audio", usage.input_audio_tokens, breakdown)
+        text_input -= _price_part(rates, "input_audio", usage.input_audio_tokens - cached_audio, breakdown)
         text_input -= _price_part(rates, "input_image", usage.input_image_tokens, breakdown)
+        text_input -= _price_part(rates, "input_video", usage.input_video_tokens, breakdown)
+        if text_input < 0:
+            raise ValueError(
+                f"input_tokens ({total_input}) is smaller than its cached, cache-write, audio, image and video parts"
+            )
         text_output -= _price_part(rates, "output_audio", usage.output_audio_tokens, breakdown)
         text_output -= _price_part(rates, "output_image", usage.output_image_tokens, breakdown)
     if text_input:

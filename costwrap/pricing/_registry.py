@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -193,6 +193,8 @@ class Registry:
         output_audio_tokens: int = 0,
         input_image_tokens: int = 0,
         output_image_tokens: int = 0,
+        input_video_tokens: int = 0,
+        cache_read_audio_tokens: int = 0,
         web_search_requests: int = 0,
         usage: Usage | None = None,
         provider: str | None = None,
@@ -239,6 +241,8 @@ class Registry:
                 output_audio_tokens=output_audio_tokens,
                 input_image_tokens=input_image_tokens,
                 output_image_tokens=output_image_tokens,
+                input_video_tokens=input_video_tokens,
+                cache_read_audio_tokens=cache_read_audio_tokens,
                 web_search_requests=web_search_requests,
             )
         try:
@@ -279,6 +283,54 @@ class Registry:
             provider=entry.provider,
             source=entry.source,
             notes=tuple(notes) if notes else (),
+        )
+
+    def price_steps(
+        self,
+        main: Match,
+        steps: Sequence[tuple[str | None, Usage]],
+        web_searches: int,
+        day: int,
+        context: Context,
+        *,
+        provider: str | None = None,
+    ) -> Price:
+        """Price a call made of sampling steps, each at its own model's rates; the cost is the sum.
+
+        ``steps`` are (model, usage) pairs, ``None`` meaning the call's own model (``main``).
+        Parts of another model appear in the breakdown as ``<model>:<component>``; the call's
+        per-search fees are priced once, at the call's model. Raises ``ValueError`` for a step
+        whose model has no price (the call then has no honest total).
+        """
+        total = Decimal(0)
+        breakdown: dict[str, Decimal] = {}
+        notes: list[str] = []
+        models: dict[str, int] = {}
+        parts: list[tuple[Match, Usage]] = [
+            (main if model is None else self.lookup(model, provider) or _unpriced_step(model), usage)
+            for model, usage in steps
+        ]
+        if web_searches:
+            parts.append((main, new_usage(web_search_requests=web_searches)))
+        for match, usage in parts:
+            price = self.price_match(match, usage, day, context)
+            prefix = "" if match.entry is main.entry else f"{match.entry.id}:"
+            for component, amount in price.breakdown.items():
+                breakdown[prefix + component] = breakdown.get(prefix + component, Decimal(0)) + amount
+            total += price.total
+            notes.extend(n for n in price.notes if n not in notes)
+            if usage.total_tokens:
+                models[match.entry.id] = models.get(match.entry.id, 0) + 1
+        described = ", ".join(f"{n} at {model}" for model, n in models.items())
+        notes.insert(0, f"priced per sampling step ({described})")
+        entry = main.entry
+        return _new_price(
+            total=total,
+            breakdown=MappingProxyType(breakdown),
+            model=entry.id,
+            provider=entry.provider,
+            source=entry.source,
+            notes=tuple(notes),
         )
 
     def unpriced(self, model: str, provider: str | None) -> None:
@@ -464,6 +516,10 @@ class Registry:
         except PriceFileError as exc:
             self._file_error = (wanted, exc)
             raise
+
+
+def _unpriced_step(model: str) -> Match:
+    raise ValueError(f"a sampling step ran on {model!r}, which has no price")
 
 
 def _user_entry(

@@ -27,8 +27,12 @@ class PatchPoint:
     """Whether the method returns an awaitable. Chosen by class, not by ``inspect``: the SDKs'
     async methods are often plain functions returning coroutines."""
     kind: str = "call"
-    """``call`` (a billable request), ``retrieve`` (re-reads a stored response: bill only what was
-    never billed) or ``client-copy`` (``client.copy()``/``with_options()``: carry options over)."""
+    """``call`` (a billable request); ``retrieve`` (re-reads a stored response: bill only what was
+    never billed); ``stream-manager`` (returns a context manager that makes the request on entry);
+    ``batch-results`` (yields finished batch requests, each billed at batch rates); or
+    ``client-copy`` (``client.copy()``/``with_options()``: carry the options over)."""
+    stream: bool = False
+    """The method always returns a stream (``stream_generate_content``, ``_generate_content_stream``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,11 @@ class Extracted:
     """An id that identifies the billed response across re-reads (for de-duplication)."""
     created_at: float | None = None
     """When the provider says the response was created (epoch seconds), where it says so."""
+    complete: bool = True
+    """False when a stream ended before its final usage: the counts so far are a lower bound."""
+    iterations: tuple[tuple[str | None, Usage], ...] = ()
+    """Sampling steps billed separately, each with its model (``None``: the response's model).
+    When present they, not ``usage``, are what is priced (Anthropic compaction and advisor steps)."""
 
 
 class StreamAccumulator(Protocol):

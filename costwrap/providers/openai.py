@@ -68,6 +68,11 @@ def owns(client: Any) -> bool:
     return any(cls.__module__.partition(".")[0] == "openai" for cls in type(client).__mro__) and hasattr(client, "chat")
 
 
+def options_holder(client: Any) -> Any:
+    """The object whose ``__dict__`` keeps a wrapped client's options: the client itself."""
+    return client
+
+
 def client_of(resource: Any) -> Any:
     """The client a resource (``client.chat.completions``...) belongs to."""
     return resource._client
@@ -98,7 +103,7 @@ def describe_client(client: Any) -> tuple[str, bool]:
     return "openai", False
 
 
-def read_request(kwargs: Mapping[str, Any]) -> RequestInfo:
+def read_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestInfo:
     """The model, stream flag and raw-response mode of a request, from its keyword arguments."""
     extra = kwargs.get("extra_headers")
     raw = extra.get("X-Stainless-Raw-Response") if isinstance(extra, Mapping) else None
@@ -342,7 +347,7 @@ def _content_text(content: Any, out: list[str]) -> None:
                     out.append(text)
 
 
-def prompt_texts(operation: str, kwargs: Mapping[str, Any]) -> tuple[list[str], int]:
+def prompt_texts(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[list[str], int]:
     """The texts a request sends (never stored, only counted) and its number of messages."""
     texts: list[str] = []
     messages = 0

@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[openai]'
+	$(BIN)/python -m pip install --quiet -e '.[openai,anthropic,google]'
 	@touch $@
 
 $(VENV)/.test: $(BIN)/python pyproject.toml

@@ -89,3 +89,66 @@ def azure_client() -> AzureOpenAI:
         max_retries=0,
         http_client=httpx2.Client(transport=httpx2.MockTransport(answer)),
     )
+
+
+def anthropic_client() -> Any:
+    """An `anthropic.Anthropic` client whose API answers with a cache write and a cache read."""
+    from anthropic import Anthropic
+
+    def answer_messages(request: httpx2.Request) -> httpx2.Response:
+        usage = {
+            "input_tokens": 20,
+            "output_tokens": 150,
+            "cache_read_input_tokens": 5000,
+            "cache_creation_input_tokens": 1000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 1000},
+        }
+        return httpx2.Response(
+            200,
+            json={
+                "id": "msg_example",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5-20250929",
+                "content": [{"type": "text", "text": "Done."}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": usage,
+            },
+        )
+
+    return Anthropic(
+        api_key="sk-example", max_retries=0, http_client=httpx2.Client(transport=httpx2.MockTransport(answer_messages))
+    )
+
+
+def gemini_client() -> Any:
+    """A `google.genai.Client` whose API answers with thinking tokens counted apart from the reply."""
+    from google import genai
+    from google.genai import types
+
+    def answer_gemini(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200,
+            json={
+                "candidates": [{"content": {"role": "model", "parts": [{"text": "Billing."}]}, "finishReason": "STOP"}],
+                "usageMetadata": {
+                    "promptTokenCount": 900,
+                    "candidatesTokenCount": 40,
+                    "thoughtsTokenCount": 360,
+                    "totalTokenCount": 1300,
+                },
+                "modelVersion": "gemini-2.5-flash",
+            },
+        )
+
+    async def async_answer_gemini(request: httpx2.Request) -> httpx2.Response:
+        return answer_gemini(request)
+
+    return genai.Client(
+        api_key="example",
+        http_options=types.HttpOptions(
+            httpx_client=httpx2.Client(transport=httpx2.MockTransport(answer_gemini)),
+            httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(async_answer_gemini)),
+        ),
+    )

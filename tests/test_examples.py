@@ -16,6 +16,7 @@ EXPECTED = {
     "streaming.py": "stream=True estimated=True",
     "azure.py": "azure prod-chat -> gpt-4o-2024-11-20 priced as gpt-4o 0.00475000",
     "async_and_threads.py": "<Tracker 'nightly-batch' calls=14 cost=$0.00399 unpriced=0>",
+    "anthropic_and_gemini.py": "anthropic: input 6020 (cache read 5000, writes {'1h': 1000}), output 150",
 }
 
 
@@ -31,3 +32,4 @@ def test_example_runs_offline(name: str) -> None:
     assert result.returncode == 0, result.stderr
     assert EXPECTED[name] in result.stdout
     assert "sk-example" not in result.stdout + result.stderr
+    assert result.stderr == ""

@@ -1,19 +1,14 @@
-"""``costwrap demo``: a realistic session through the real SDK clients, offline, no API key.
+"""The demo's OpenAI session.
 
-The clients are the genuine ``openai.OpenAI`` and ``openai.AsyncOpenAI``; only their HTTP
-transport is replaced by an in-process mock that answers like the API does (usage blocks, SSE
-streams, the final usage chunk when asked for). Everything costwrap does on the way is the same
-as in production.
+Genuine ``OpenAI`` / ``AsyncOpenAI`` clients over a mock transport
+that answers like the API (usage blocks, SSE streams, the final usage chunk when asked for).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Callable
-from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any
 
 # model -> (prompt tokens, cached tokens, completion tokens, reasoning tokens, reply text)
 _USAGE: dict[str, tuple[int, int, int, int, str]] = {
@@ -139,7 +134,22 @@ def _clients() -> tuple[Any, Any]:
     return sync, async_
 
 
-def _session(client: Any, async_client: Any) -> None:
+def session() -> None:
+    """Plain, cached-prompt, reasoning, streamed (one closed early), embeddings and async calls."""
+    import costwrap
+
+    client, async_client = _clients()
+    costwrap.wrap(client, tags={"app": "demo"})
+    costwrap.wrap(async_client, tags={"app": "demo"})
+    try:
+        _calls(client, async_client)
+    finally:
+        costwrap.unwrap(client)
+        costwrap.unwrap(async_client)
+        client.close()
+
+
+def _calls(client: Any, async_client: Any) -> None:
     ticket = [{"role": "user", "content": "Summarise this support ticket: ..."}]
     client.chat.completions.create(model="gpt-4o-mini", messages=ticket)
     contract = [
@@ -168,72 +178,3 @@ def _session(client: Any, async_client: Any) -> None:
         )
 
     asyncio.run(plan())
-
-
-def _row(values: list[str], widths: list[int]) -> str:
-    return "  ".join(v.rjust(w) if i >= 3 else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
-
-
-def run(out: TextIO | None = None) -> Decimal:
-    """Run the demo session, print each call's record and the total; return the total cost."""
-    import costwrap
-    from costwrap._format import usd
-
-    out = out or sys.stdout
-    write: Callable[[str], object] = lambda line: print(line, file=out)  # noqa: E731
-    client, async_client = _clients()
-    costwrap.wrap(client, tags={"app": "demo"})
-    costwrap.wrap(async_client, tags={"app": "demo"})
-    try:
-        with costwrap.track("demo") as tracker:
-            _session(client, async_client)
-    finally:
-        costwrap.unwrap(client)
-        costwrap.unwrap(async_client)
-        client.close()
-
-    header = ["#", "operation", "model", "input", "cached", "output", "reasoning", "cost (USD)"]
-    rows = []
-    for i, record in enumerate(tracker.records, 1):
-        u = record.usage
-        rows.append(
-            [
-                str(i),
-                record.operation + (" (stream)" if record.stream else ""),
-                (record.model or "?")
-                + (f" [{record.service_tier}]" if record.service_tier not in (None, "default") else ""),
-                f"{u.input_tokens:,}" if u else "?",
-                f"{u.cache_read_tokens:,}" if u else "?",
-                f"{u.output_tokens:,}" if u else "?",
-                f"{u.reasoning_tokens:,}" if u else "?",
-                usd(record.cost) + (" ~" if record.estimated else ""),
-            ]
-        )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    write("costwrap demo: a session through the real OpenAI SDK clients, offline (mock transport)\n")
-    write(_row(header, widths))
-    write(_row(["-" * w for w in widths], widths))
-    for r in rows:
-        write(_row(r, widths))
-    saved = Decimal(0)
-    for record in tracker.records:
-        if record.usage and record.usage.cache_read_tokens and record.priced_as:
-            full = costwrap.price(
-                record.priced_as,
-                input_tokens=record.usage.cache_read_tokens,
-                provider=record.provider,
-                service_tier=record.service_tier,
-            )
-            if full is not None and "cache_read" in record.breakdown:
-                saved += full.total - record.breakdown["cache_read"]
-    write("")
-    write(
-        f"total: {usd(tracker.cost)} exact ({usd(tracker.cost, 4)}) over {tracker.calls} calls"
-        + (f", {tracker.unpriced} unpriced" if tracker.unpriced else "")
-    )
-    write(f"prompt caching saved {usd(saved)} against full input price")
-    write("~ = estimated: that stream was closed before it reported usage, so costwrap counted the tokens itself")
-    for i, record in enumerate(tracker.records, 1):
-        for note in record.notes:
-            write(f"  note on #{i}: {note}")
-    return tracker.cost

@@ -18,6 +18,8 @@ import pytest  # noqa: E402
 import costwrap  # noqa: E402
 from costwrap import _dispatch, _guard  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs pytest inside pytest
+
 
 @pytest.fixture(autouse=True)
 def _fresh_costwrap_state() -> Iterator[None]:

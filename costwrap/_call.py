@@ -353,7 +353,7 @@ class Call:
             estimated=estimated,
             latency_s=latency,
             timestamp=datetime.fromtimestamp(wall, UTC),
-            tags=options.tags,
+            tags=_redacted(options.tags, all_notes),
             request_id=extracted.request_id if extracted else None,
             price_source=source,
             priced_as=priced_as,
@@ -379,6 +379,18 @@ class Call:
             if match is not None:
                 return match, name
         return None, names[0]
+
+
+def _redacted(tags: Mapping[str, str], notes: list[str]) -> Mapping[str, str]:
+    redact = _config.get_config().redact_tags
+    if redact is None or not tags:
+        return tags
+    try:
+        return MappingProxyType({str(k): str(v) for k, v in redact(dict(tags)).items()})
+    except Exception as exc:  # noqa: BLE001 - a user's redactor failing must never leak the tags
+        report("redacting tags", exc)
+        notes.append("the tag redactor failed: tags dropped")
+        return EMPTY_MAPPING
 
 
 def _is_stream(result: Any) -> bool:

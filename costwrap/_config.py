@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,9 @@ class Config:
     inject_stream_usage: bool | None = None
     """Ask OpenAI-style streams for a final usage chunk (``stream_options.include_usage``).
     ``None`` (auto) asks OpenAI's own API and Azure only, not other OpenAI-compatible servers."""
+    redact_tags: Callable[[dict[str, str]], Mapping[str, str]] | None = None
+    """Applied to every record's tags before any sink sees them (drop or mask values). If it
+    raises, the record carries no tags at all rather than unredacted ones."""
 
 
 def _from_environment() -> Config:
@@ -64,6 +67,7 @@ def configure(
     strict_pricing: bool | None = None,
     prices: str | os.PathLike[str] | object | None = _UNSET,
     inject_stream_usage: bool | object | None = _UNSET,
+    redact_tags: Callable[[dict[str, str]], Mapping[str, str]] | object | None = _UNSET,
 ) -> Config:
     """Change process-wide settings; arguments left out keep their value.
 
@@ -88,6 +92,10 @@ def configure(
             if inject_stream_usage is not None and not isinstance(inject_stream_usage, bool):
                 raise TypeError("inject_stream_usage must be True, False or None (auto)")
             new = replace(new, inject_stream_usage=inject_stream_usage)
+        if redact_tags is not _UNSET:
+            if redact_tags is not None and not callable(redact_tags):
+                raise TypeError("redact_tags must be a callable taking and returning a dict of tags, or None")
+            new = replace(new, redact_tags=redact_tags)
         _config = new
     return new
 

@@ -6,16 +6,21 @@ import io
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from costwrap import _demo, tokens
 from costwrap.cli import main
+from costwrap.sinks.sqlite import read_records
 
 
 def per_m(*parts: tuple[int, str]) -> Decimal:
     return sum((Decimal(n) * Decimal(rate) for n, rate in parts), Decimal(0)) / 1_000_000
 
 
-def test_demo_total_is_the_sum_of_hand_priced_calls() -> None:
+def test_demo_total_is_the_sum_of_hand_priced_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     enc = tokens.encoding("o200k_base")
     assert enc is not None
     # The stream the demo stops reading at its fifth chunk: the prompt and the text seen, counted.
@@ -48,11 +53,18 @@ def test_demo_total_is_the_sum_of_hand_priced_calls() -> None:
     saved = per_m((5888, "1.5"), (1920, "0.1125"), (7200, "2.7"), (200_000, "2.25"))
     assert f"prompt caching saved ${saved.normalize():f}" in text
     assert "sk-demo" not in text and "skipped" not in text
+    # ... and the same records are in the ledger it writes for `costwrap report`.
+    ledger = list(read_records(tmp_path / "costwrap-demo.db"))
+    assert len(ledger) == 14 and sum(r.cost for r in ledger if r.cost) == expected
+    _demo.run(io.StringIO())  # a second run starts the ledger afresh
+    assert len(list(read_records(tmp_path / "costwrap-demo.db"))) == 14
 
 
-def test_cli_demo_in_process_and_as_a_command(capsys: object) -> None:
+def test_cli_demo_in_process_and_as_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     result = subprocess.run([sys.executable, "-m", "costwrap.cli", "demo"], capture_output=True, text=True, check=True)
+    assert (tmp_path / "costwrap-demo.db").exists()
     assert "total: $0.3407" in result.stdout and result.stderr == ""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 
 SESSIONS: list[tuple[str, str, str]] = [
@@ -24,24 +25,40 @@ def _row(values: list[str], widths: list[int]) -> str:
     return "  ".join(v.rjust(w) if i >= 3 else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
 
 
-def run(out: TextIO | None = None) -> Decimal:
+LEDGER = Path("costwrap-demo.db")
+"""The ledger the demo writes (in the current directory), so ``costwrap report`` has data."""
+
+
+def run(out: TextIO | None = None, ledger: Path | None = LEDGER) -> Decimal:
     """Run every session whose SDK is installed, print each call's record and the total; return it."""
     import importlib
 
     import costwrap
     from costwrap._format import usd
     from costwrap._savings import cache_savings
+    from costwrap.sinks import SQLiteSink
 
     out = out or sys.stdout
     write: Callable[[str], object] = lambda line: print(line, file=out)  # noqa: E731
     skipped = []
-    with costwrap.track("demo") as tracker:
-        for label, module, extra in SESSIONS:
-            try:
-                session = importlib.import_module(module).session
-                session()
-            except ImportError as exc:
-                skipped.append(f"{label} (pip install 'costwrap[{extra}]': {exc.name or exc})")
+    sink = None
+    if ledger is not None:
+        for suffix in ("", "-wal", "-shm"):  # a fresh ledger each run: the demo's own file
+            ledger.with_name(ledger.name + suffix).unlink(missing_ok=True)
+        sink = SQLiteSink(ledger)
+        costwrap.add_sink(sink)
+    try:
+        with costwrap.track("demo") as tracker:
+            for label, module, extra in SESSIONS:
+                try:
+                    session = importlib.import_module(module).session
+                    session()
+                except ImportError as exc:
+                    skipped.append(f"{label} (pip install 'costwrap[{extra}]': {exc.name or exc})")
+    finally:
+        if sink is not None:
+            costwrap.remove_sink(sink)
+            sink.close()
 
     header = ["#", "operation", "model", "input", "cached", "output", "reasoning", "cost (USD)"]
     rows = []
@@ -74,6 +91,8 @@ def run(out: TextIO | None = None) -> Decimal:
     )
     write(f"prompt caching saved {usd(saved)} against full input price")
     write("~ = estimated: that stream was closed before it reported usage, so costwrap counted the tokens itself")
+    if ledger is not None:
+        write(f"ledger: {ledger} ({tracker.calls} records); read it back with: costwrap report {ledger}")
     for label in skipped:
         write(f"skipped the {label} session")
     for i, record in enumerate(tracker.records, 1):

@@ -152,8 +152,12 @@ def _model(model: Any) -> dict[str, Any]:
     return entry
 
 
-def convert() -> dict[str, dict[str, Any]]:
-    """Convert the installed genai-prices snapshot into costwrap's per-provider documents."""
+def convert(litellm: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Convert the installed genai-prices snapshot into costwrap's per-provider documents.
+
+    Output limits (``max_output_tokens``, used by budget pre-flight estimates) are not in
+    genai-prices; they come from LiteLLM's table where it lists the model, and say so.
+    """
     import genai_prices
     from genai_prices import data
 
@@ -181,7 +185,23 @@ def convert() -> dict[str, dict[str, Any]]:
             "fallback": fallback,
             "models": [_model(m) for m in provider.models],
         }
+        if litellm is not None:
+            docs[name]["source"]["output_limits"] = {"name": "litellm", "version": LITELLM_VERSION, "licence": "MIT"}
+            for entry in docs[name]["models"]:
+                limit = _output_limit(litellm, name, entry["id"])
+                if limit:
+                    entry["max_output_tokens"] = limit
     return docs
+
+
+def _output_limit(litellm: dict[str, Any], provider: str, model_id: str) -> int | None:
+    prefixes = {"google": ("gemini/", "vertex_ai/", ""), "bedrock": ("bedrock/", ""), "azure": ("azure/", "")}
+    for prefix in prefixes.get(provider, ("",)):
+        row = litellm.get(prefix + model_id)
+        value = row.get("max_output_tokens") if isinstance(row, dict) else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 # --- LiteLLM cross-check -------------------------------------------------------------------------
@@ -345,12 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", default=dt.date.today().isoformat(), help="compare rates in effect on this day")
     args = parser.parse_args(argv)
 
-    docs = convert()
+    litellm = _litellm_table(args.litellm_json)
+    docs = convert(litellm)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     for name, doc in docs.items():
         (DATA_DIR / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         print(f"wrote {name}.json: {len(doc['models'])} models")
-    report = cross_check(docs, _litellm_table(args.litellm_json), args.date)
+    report = cross_check(docs, litellm, args.date)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(report)
     print(f"wrote {REPORT.relative_to(ROOT)}")

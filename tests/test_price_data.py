@@ -51,6 +51,8 @@ def test_each_file_records_its_source_version_and_licence(provider: str) -> None
         "provider_id": SOURCE_IDS[provider],
         "licence": "MIT",
         "url": "https://github.com/pydantic/genai-prices",
+        # Output limits for budget pre-flight estimates are not in genai-prices: LiteLLM's table.
+        "output_limits": {"name": "litellm", "version": "1.110.2", "licence": "MIT"},
     }
     assert "MIT" in doc["notice"]
     notice = resources.files("costwrap.pricing").joinpath("data/NOTICE").read_text()
@@ -84,6 +86,8 @@ def test_models_have_ids_rules_and_dated_prices_in_order(provider: str) -> None:
         assert dated == sorted(dated), model["id"]
         for variant in model.get("variants", []):
             assert set(variant["when"]) <= {"service_tier", "processing", "speed"}, model["id"]
+        for limit in ("context_window", "max_output_tokens"):
+            assert limit not in model or (isinstance(model[limit], int) and model[limit] > 0), model["id"]
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])

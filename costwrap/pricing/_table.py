@@ -55,6 +55,7 @@ class ModelEntry:
         "base_cache_ttl",
         "context_window",
         "id",
+        "max_output_tokens",
         "name",
         "provider",
         "source",
@@ -71,6 +72,7 @@ class ModelEntry:
         variants: Sequence[tuple[Mapping[str, str], int | None, dict[str, Rate]]] = (),
         name: str | None = None,
         context_window: int | None = None,
+        max_output_tokens: int | None = None,
         base_cache_ttl: str | None = None,
     ) -> None:
         if not prices:
@@ -80,6 +82,8 @@ class ModelEntry:
         self.source = source
         self.name = name
         self.context_window = context_window
+        self.max_output_tokens = max_output_tokens
+        """The most output tokens one request can produce, where known (budget pre-flight uses it)."""
         self.base_cache_ttl = base_cache_ttl
         self._rule = rule
         self._prices = tuple(prices)

@@ -12,22 +12,36 @@ Importing costwrap imports no provider SDK and no tokenizer, and does no I/O.
 from __future__ import annotations
 
 from costwrap._config import Config, add_sink, configure, get_config, remove_sink, reset
-from costwrap._errors import CostwrapError, PriceFileError, UnpricedModelError, UnpricedModelWarning
+from costwrap._errors import (
+    BudgetExceeded,
+    BudgetStoreError,
+    CostwrapError,
+    PriceFileError,
+    UnpricedModelError,
+    UnpricedModelWarning,
+)
 from costwrap._patch import instrument, uninstrument, unwrap, wrap
 from costwrap._record import CostRecord, Usage
+from costwrap.budget import Budget, budget
 from costwrap.pricing import Price, Registry, Tiered, price, registry
 from costwrap.sinks import LoggingSink
+from costwrap.stores import MemoryBudgetStore, RedisBudgetStore
 from costwrap.track import Tracker, track
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Budget",
+    "BudgetExceeded",
+    "BudgetStoreError",
     "Config",
     "CostRecord",
     "CostwrapError",
     "LoggingSink",
+    "MemoryBudgetStore",
     "Price",
     "PriceFileError",
+    "RedisBudgetStore",
     "Registry",
     "Tiered",
     "Tracker",
@@ -36,6 +50,7 @@ __all__ = [
     "Usage",
     "__version__",
     "add_sink",
+    "budget",
     "configure",
     "get_config",
     "instrument",

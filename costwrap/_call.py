@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from types import AsyncGeneratorType, GeneratorType, MappingProxyType
 from typing import Any
 
 from costwrap import _config
 from costwrap._config import Sink
 from costwrap._dispatch import emit
+from costwrap._errors import BudgetExceeded
+from costwrap._estimate import Estimate, estimate
 from costwrap._guard import guard, report
-from costwrap._record import EMPTY_MAPPING, Usage, empty_mapping, new_record
+from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping, new_record
+from costwrap.budget import Hold, StreamWatch, active, arun, release_flow, reserve_flow, run, settle_flow
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
+from costwrap.stores import Amount
 
 OPTIONS_ATTR = "_costwrap_options"
 """Where a wrapped client keeps its :class:`CallOptions` (in its ``__dict__``)."""
@@ -109,6 +114,9 @@ class ProviderSpec:
         self.options_holder: Callable[[Any], Any] = module.options_holder
         self.extract_batch_item: Callable[[Any], Extracted | None] | None = getattr(module, "extract_batch_item", None)
         self.extract_batch_job: Callable[[Any], list[Extracted]] = getattr(module, "extract_batch_job", lambda _: [])
+        # For budget pre-flight: the request's output limit, and its non-text parts.
+        self.max_output: Callable[[tuple[Any, ...], Mapping[str, Any]], int | None] = module.max_output
+        self.count_media: Callable[[str, tuple[Any, ...], Mapping[str, Any]], int] = module.count_media
         # Providers whose request names the model more precisely than the response (a Bedrock
         # id says regional or global; the response says only the model): priced by it first.
         self.request_model_first: frozenset[str] = getattr(module, "REQUEST_MODEL_FIRST", frozenset())
@@ -136,7 +144,24 @@ def _first_billing(response_id: str) -> bool:
 class Call:
     """What costwrap knows about one request, from before it is sent until it is recorded."""
 
-    __slots__ = ("args", "hide_usage", "kwargs", "options", "point", "provider", "request", "spec", "started", "wall")
+    __slots__ = (
+        "args",
+        "closed",
+        "deferred",
+        "estimate",
+        "hide_usage",
+        "holds",
+        "kwargs",
+        "options",
+        "outcome",
+        "point",
+        "provider",
+        "request",
+        "spec",
+        "started",
+        "wall",
+        "watch",
+    )
 
     def __init__(
         self,
@@ -159,6 +184,12 @@ class Call:
         self.args = args
         self.kwargs = kwargs
         self.hide_usage = hide_usage
+        self.holds: list[Hold] | None = None  # this call's reservations in the budgets in context
+        self.estimate: Estimate | None = None
+        self.watch: StreamWatch | None = None
+        self.outcome: CostRecord | None = None
+        self.deferred = False  # recorded later, by a stream or raw-response proxy
+        self.closed = False
         self.wall = time.time()
         self.started = time.perf_counter()
 
@@ -169,6 +200,7 @@ class Call:
         if kind == "stream-manager":
             from costwrap._streams import hook_stream_manager
 
+            self.deferred = True
             return hook_stream_manager(result, self)
         if kind == "batch-results":
             from costwrap._streams import wrap_items
@@ -182,10 +214,12 @@ class Call:
         if raw is not None and hasattr(result, "parse"):
             from costwrap._streams import wrap_raw_response
 
+            self.deferred = True
             return wrap_raw_response(result, self)
         if self.request.stream or self.point.stream or _is_stream(result):
             from costwrap._streams import wrap_stream
 
+            self.deferred = True
             return wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
         self.record_response(result)
         return result
@@ -196,6 +230,7 @@ class Call:
             from costwrap._streams import wrap_stream
 
             return wrap_stream(parsed, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+        self.deferred = False  # recorded now: the charge can be closed
         self.record_response(parsed)
         return parsed
 
@@ -362,6 +397,7 @@ class Call:
             notes=tuple(all_notes),
         )
         emit(record, options.on_cost)
+        self.outcome = record
         if unpriced_name is not None:
             # After every sink has the record: strict pricing raises, otherwise a warning once.
             registry.unpriced(unpriced_name, self.provider)
@@ -379,6 +415,56 @@ class Call:
             if match is not None:
                 return match, name
         return None, names[0]
+
+    # --- budgets -----------------------------------------------------------------------------
+
+    def open_charge(self) -> Generator[Any, Any, list[Hold]] | None:
+        """The flow reserving this call in the budgets in context, or None when there are none."""
+        budgets = active.get()
+        if not budgets or self.point.kind not in ("call", "stream-manager", "retrieve"):
+            return None
+        preflight = self.point.kind != "retrieve"  # a re-read costs nothing more up front
+        count = preflight and any(b.preflight for b in budgets)
+        self.estimate = estimate(self, count_prompt=count)
+        return reserve_flow(budgets, self.estimate, preflight)
+
+    def charged(self, holds: list[Hold]) -> None:
+        """Keep the reservations; watch streams if a budget stops them."""
+        self.holds = holds
+        if self.estimate is not None and any(h.budget.stop_streams for h in holds):
+            self.watch = StreamWatch(holds, self.estimate, self.request.model)
+
+    def _closing(self) -> Generator[Any, Any, BudgetExceeded | None] | None:
+        if self.holds is None or self.closed:
+            return None
+        self.closed = True
+        record = self.outcome
+        if record is None:  # the call failed, or billed nothing (yet): give the reservations back
+            return _nothing_after(release_flow(self.holds))
+        usage = record.usage
+        actual = Amount(record.cost or Decimal(0), usage.total_tokens if usage else 0, 1)
+        return settle_flow(self.holds, actual, record)
+
+    def close_charge(self) -> None:
+        """Settle (or release) this call's reservations; raise if it took a budget over its limit."""
+        flow = self._closing()
+        if flow is not None:
+            exceeded = run(flow)
+            if exceeded is not None:
+                raise exceeded
+
+    async def aclose_charge(self) -> None:
+        """The async form of :meth:`close_charge` (a shared store is awaited, not blocked on)."""
+        flow = self._closing()
+        if flow is not None:
+            exceeded = await arun(flow)
+            if exceeded is not None:
+                raise exceeded
+
+
+def _nothing_after(flow: Generator[Any, Any, None]) -> Generator[Any, Any, BudgetExceeded | None]:
+    yield from flow
+    return None
 
 
 def _redacted(tags: Mapping[str, str], notes: list[str]) -> Mapping[str, str]:
@@ -462,14 +548,26 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
         if not switch.on:
             return wrapped(*args, **kwargs)
         call = None
+        flow = None
         with guard("preparing a call"):
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
                 call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
-        result = wrapped(*args, **kwargs)
-        if call is not None:
-            with guard("recording a call"):
-                return call.finish(result)
+                flow = call.open_charge()
+        if call is None:
+            return wrapped(*args, **kwargs)
+        if flow is not None:
+            with guard("checking budgets"):  # BudgetExceeded passes: the call is refused unsent
+                call.charged(run(flow))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException:
+            call.close_charge()  # a failed call bills nothing: release its reservations
+            raise
+        with guard("recording a call"):
+            result = call.finish(result)
+        if not call.deferred:
+            call.close_charge()  # after the sinks have the record: may raise BudgetExceeded
         return result
 
     return handler
@@ -488,15 +586,27 @@ def async_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrum
                 call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        return _finish_async(call, wrapped(*args, **kwargs))
+        return _call_async(call, wrapped, args, kwargs)
 
     return handler
 
 
-async def _finish_async(call: Call, awaitable: Any) -> Any:
-    result = await awaitable
+async def _call_async(call: Call, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    flow = None
+    with guard("preparing a call"):
+        flow = call.open_charge()
+    if flow is not None:
+        with guard("checking budgets"):
+            call.charged(await arun(flow))
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException:
+        await call.aclose_charge()
+        raise
     with guard("recording a call"):
-        return call.finish(result)
+        result = call.finish(result)
+    if not call.deferred:
+        await call.aclose_charge()
     return result
 
 

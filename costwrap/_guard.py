@@ -14,11 +14,11 @@ import threading
 from types import TracebackType
 
 from costwrap._config import get_config
-from costwrap._errors import UnpricedModelError
+from costwrap._errors import BudgetExceeded, BudgetStoreError, UnpricedModelError
 
 logger = logging.getLogger("costwrap")
 
-ESCAPING: tuple[type[BaseException], ...] = (UnpricedModelError,)
+ESCAPING: tuple[type[BaseException], ...] = (UnpricedModelError, BudgetExceeded, BudgetStoreError)
 """Errors raised on purpose where the user asked for enforcement; the guard lets them through."""
 
 _reported: set[tuple[str, type[BaseException]]] = set()

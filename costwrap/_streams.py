@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from costwrap._config import get_config
+from costwrap._errors import BudgetExceeded
 from costwrap._guard import guard, report
 
 if TYPE_CHECKING:
@@ -35,11 +36,25 @@ class _Recorder:
     _self_done: bool
 
     def _self_finish(self, completed: bool) -> None:
+        """Record the call once, then settle its budgets (which may raise BudgetExceeded)."""
+        if self._self_record(completed):
+            self._self_call.close_charge()
+
+    def _self_record(self, completed: bool) -> bool:
         if self._self_done:
-            return
+            return False
         self._self_done = True
         with guard("recording a stream"):
             self._self_call.record_stream(self._self_acc, completed)
+        return True
+
+    def _self_over_budget(self) -> BudgetExceeded | None:
+        watch = self._self_call.watch
+        if watch is None:
+            return None
+        with guard("watching a stream's budget"):
+            return watch.over(self._self_acc)
+        return None
 
     def _self_take(self, item: Any) -> bool:
         """Show ``item`` to the accumulator; False hides it. A failing accumulator is dropped."""
@@ -102,7 +117,24 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
                 self._self_finish(False)
                 raise
             if self._self_take(item):
+                exceeded = self._self_over_budget()
+                if exceeded is not None:
+                    self._self_stop(exceeded)
                 return item
+
+    def _self_stop(self, exceeded: BudgetExceeded) -> None:
+        """A budget ran out mid-stream: close it (the provider stops generating), record, raise."""
+        try:
+            close = getattr(self.__wrapped__, "close", None)
+            if close is not None:
+                close()
+        finally:
+            try:
+                self._self_finish(False)
+            except BudgetExceeded as settled:  # the settlement saw the same crossing: keep its totals
+                exceeded.spent = settled.spent
+        exceeded.record = self._self_call.outcome
+        raise exceeded
 
     def __enter__(self) -> TrackedStream:
         enter = getattr(self.__wrapped__, "__enter__", None)
@@ -155,13 +187,38 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
             try:
                 item = await iterator.__anext__()
             except StopAsyncIteration:
-                self._self_finish(True)
+                await self._self_afinish(True)
                 raise
             except BaseException:
-                self._self_finish(False)
+                await self._self_afinish(False)
                 raise
             if self._self_take(item):
+                exceeded = self._self_over_budget()
+                if exceeded is not None:
+                    await self._self_astop(exceeded)
                 return item
+
+    async def _self_afinish(self, completed: bool) -> None:
+        if self._self_record(completed):
+            await self._self_call.aclose_charge()
+
+    async def _self_astop(self, exceeded: BudgetExceeded) -> None:
+        try:
+            await self._self_close_wrapped()
+        finally:
+            try:
+                await self._self_afinish(False)
+            except BudgetExceeded as settled:
+                exceeded.spent = settled.spent
+        exceeded.record = self._self_call.outcome
+        raise exceeded
+
+    async def _self_close_wrapped(self) -> Any:
+        close = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
+        result = close() if close is not None else None
+        if inspect.isawaitable(result):
+            result = await result
+        return result
 
     async def __aenter__(self) -> TrackedAsyncStream:
         enter = getattr(self.__wrapped__, "__aenter__", None)
@@ -176,18 +233,14 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
             exit_ = getattr(self.__wrapped__, "__aexit__", None)
             return (await exit_(exc_type, exc, tb)) if exit_ is not None else None
         finally:
-            self._self_finish(False)
+            await self._self_afinish(False)
 
     async def close(self) -> Any:
         """Close the underlying stream (awaited when it is async) and record the call."""
         try:
-            close = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
-            result = close() if close is not None else None
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+            return await self._self_close_wrapped()
         finally:
-            self._self_finish(False)
+            await self._self_afinish(False)
 
     async def aclose(self) -> Any:
         """Async generators' spelling of :meth:`close`."""
@@ -227,7 +280,11 @@ class TrackedRawResponse(wrapt.ObjectProxy[Any]):
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         """Parse the body (the SDK's own ``parse``) and record the call the first time."""
-        return self._self_handle(self.__wrapped__.parse(*args, **kwargs))
+        first = self._self_first is _UNSET
+        result = self._self_handle(self.__wrapped__.parse(*args, **kwargs))
+        if first and not self._self_call.deferred:
+            self._self_call.close_charge()
+        return result
 
 
 class TrackedAsyncRawResponse(TrackedRawResponse):
@@ -235,7 +292,11 @@ class TrackedAsyncRawResponse(TrackedRawResponse):
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
         """Parse the body (awaited) and record the call the first time."""
-        return self._self_handle(await self.__wrapped__.parse(*args, **kwargs))
+        first = self._self_first is _UNSET
+        result = self._self_handle(await self.__wrapped__.parse(*args, **kwargs))
+        if first and not self._self_call.deferred:
+            await self._self_call.aclose_charge()
+        return result
 
 
 def wrap_raw_response(response: Any, call: Call) -> Any:

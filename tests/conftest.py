@@ -341,3 +341,58 @@ def gemini_body(
 
 def gemini_sse(server: MockServer, chunks: list[dict[str, Any]]) -> None:
     server.raw(200, "text/event-stream", "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks))
+
+
+# --- a real Redis server for the shared-budget tests ------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A redis-server started for the test session on a free loopback port.
+
+    Without the binary the Redis tests are skipped, loudly, except on CI, where they must run
+    (`.ci/run` installs it first with `scripts/ensure_redis.sh`).
+    """
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed, and CI must run the Redis budget tests")
+        pytest.skip(
+            "redis-server is not installed (scripts/ensure_redis.sh installs it): "
+            "the shared-budget tests against a real Redis did NOT run"
+        )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    client.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

@@ -17,6 +17,7 @@ EXPECTED = {
     "azure.py": "azure prod-chat -> gpt-4o-2024-11-20 priced as gpt-4o 0.00475000",
     "async_and_threads.py": "<Tracker 'nightly-batch' calls=14 cost=$0.00399 unpriced=0>",
     "ledger.py": "3 records in the ledger, total $0.000855000 (exact)",
+    "budgets.py": "third call refused on calls: 2 calls, $0.000570000 spent",
     "anthropic_and_gemini.py": "anthropic: input 6020 (cache read 5000, writes {'1h': 1000}), output 150",
 }
 

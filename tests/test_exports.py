@@ -7,6 +7,12 @@ import costwrap
 
 def test_public_names() -> None:
     assert set(costwrap.__all__) == {
+        "Budget",
+        "BudgetExceeded",
+        "BudgetStoreError",
+        "MemoryBudgetStore",
+        "RedisBudgetStore",
+        "budget",
         "Config",
         "CostRecord",
         "CostwrapError",
@@ -47,4 +53,6 @@ def test_every_public_name_has_a_docstring() -> None:
 def test_errors_derive_from_costwrap_error() -> None:
     assert issubclass(costwrap.UnpricedModelError, costwrap.CostwrapError)
     assert issubclass(costwrap.PriceFileError, costwrap.CostwrapError)
+    assert issubclass(costwrap.BudgetExceeded, costwrap.CostwrapError)
+    assert issubclass(costwrap.BudgetStoreError, costwrap.CostwrapError)
     assert issubclass(costwrap.UnpricedModelWarning, UserWarning)

@@ -278,3 +278,20 @@ def prompt_texts(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any
         messages += 1
         _content(attr(message, "content"), texts)
     return texts, messages
+
+
+def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
+    """``max_tokens`` (Anthropic requires it)."""
+    value = kwargs.get("max_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How many image and document blocks the prompt has."""
+    total = 0
+    for message in kwargs.get("messages") or ():
+        content = attr(message, "content")
+        for block in content if isinstance(content, (list, tuple)) else ():
+            if attr(block, "type") in ("image", "document"):
+                total += 1
+    return total

@@ -268,3 +268,25 @@ def prompt_texts(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any
     if instruction is not None:
         _texts(instruction, texts)
     return texts, 0
+
+
+def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
+    """``config.max_output_tokens``, if the request sets it."""
+    value = attr(kwargs.get("config"), "max_output_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _media(value: Any) -> int:
+    if isinstance(value, (list, tuple)):
+        return sum(_media(item) for item in value)
+    if isinstance(value, str) or value is None:
+        return 0
+    if attr(value, "inline_data") is not None or attr(value, "file_data") is not None:
+        return 1
+    parts = attr(value, "parts")
+    return _media(parts) if parts else 0
+
+
+def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How many inline or file parts (images, audio, video, documents) the prompt has."""
+    return _media(kwargs.get("contents"))

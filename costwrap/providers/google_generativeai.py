@@ -183,3 +183,19 @@ def prompt_texts(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any
             if isinstance(text, str) and text:
                 texts.append(text)
     return texts, 0
+
+
+def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
+    """``generation_config.max_output_tokens`` of the GAPIC request (0 means unset)."""
+    value = attr(attr(_request(args, kwargs), "generation_config"), "max_output_tokens")
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How many inline or file parts the GAPIC request has."""
+    total = 0
+    for content in attr(_request(args, kwargs), "contents") or ():
+        for part in attr(content, "parts") or ():
+            if "inline_data" in part or "file_data" in part:
+                total += 1
+    return total

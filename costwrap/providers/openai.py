@@ -388,3 +388,27 @@ def prompt_texts(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any
         elif isinstance(value, (list, tuple)):
             texts.extend(v for v in value if isinstance(v, str))
     return texts, messages
+
+
+_MEDIA_PARTS = frozenset({"image_url", "input_image", "input_audio", "file", "input_file"})
+
+
+def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
+    """The request's own output limit, if it sets one."""
+    for key in ("max_completion_tokens", "max_output_tokens", "max_tokens"):
+        value = kwargs.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How many image, audio and file parts the prompt has (their tokens are not text)."""
+    items = kwargs.get("messages") if operation == "chat.completions" else kwargs.get("input")
+    total = 0
+    for item in items if isinstance(items, (list, tuple)) else ():
+        content = attr(item, "content")
+        for part in content if isinstance(content, (list, tuple)) else ():
+            if attr(part, "type") in _MEDIA_PARTS:
+                total += 1
+    return total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from costwrap._record import CostRecord
@@ -19,20 +20,41 @@ def cache_savings(record: CostRecord) -> Decimal:
     usage = record.usage
     if usage is None or not usage.cache_read_tokens or record.cost is None or record.priced_as is None:
         return _ZERO
+    return read_savings(
+        record.priced_as,
+        record.provider,
+        usage.input_tokens,
+        usage.cache_read_tokens,
+        record.timestamp.date(),
+        record.service_tier,
+        record.batch,
+    )
 
-    def priced(cache_read_tokens: int) -> Decimal | None:
+
+def read_savings(  # noqa: PLR0917 - positional, so a report can memoise on the argument tuple
+    priced_as: str,
+    provider: str,
+    input_tokens: int,
+    cache_read_tokens: int,
+    day: date,
+    service_tier: str | None,
+    batch: bool,
+) -> Decimal:
+    """USD saved by ``cache_read_tokens`` of ``input_tokens`` read from the cache (0 if unpriced)."""
+
+    def priced(reads: int) -> Decimal | None:
         price = registry.price(
-            record.priced_as or "",
-            input_tokens=usage.input_tokens,
-            cache_read_tokens=cache_read_tokens,
-            provider=record.provider,
-            at=record.timestamp,
-            service_tier=record.service_tier,
-            batch=record.batch,
+            priced_as,
+            input_tokens=input_tokens,
+            cache_read_tokens=reads,
+            provider=provider,
+            at=day,
+            service_tier=service_tier,
+            batch=batch,
         )
         return None if price is None else price.total
 
-    full, cached = priced(0), priced(usage.cache_read_tokens)
+    full, cached = priced(0), priced(cache_read_tokens)
     if full is None or cached is None:
         return _ZERO
     return full - cached

@@ -206,7 +206,8 @@ class SQLiteSink:
         return f"SQLiteSink({str(self.path)!r})"
 
 
-def _usage(text: str | None) -> Usage | None:
+def usage_from_json(text: str | None) -> Usage | None:
+    """A ledger's ``usage`` column back as a :class:`~costwrap.Usage` (``None`` when unknown)."""
     if text is None:
         return None
     data = json.loads(text)
@@ -240,7 +241,7 @@ def read_records(
                 model=row["model"],
                 request_model=row["request_model"],
                 operation=row["operation"],
-                usage=_usage(row["usage"]),
+                usage=usage_from_json(row["usage"]),
                 cost=None if row["cost"] is None else Decimal(row["cost"]),
                 breakdown=MappingProxyType({k: Decimal(v) for k, v in json.loads(row["breakdown"]).items()}),
                 stream=bool(row["stream"]),

@@ -29,25 +29,30 @@ def _scaled(value: Decimal, largest: Decimal, size: int) -> float:
     return 0.0 if largest <= 0 else float(value / largest) * size
 
 
+def _short(amount: Decimal) -> str:
+    """Four decimals for a chart label, unless that would round a real amount to nothing."""
+    return usd(amount, 4) if amount >= Decimal("0.0001") or not amount else usd(amount)
+
+
 def _day_chart(days: list[Group]) -> str:
     if not days:
         return "<p class='muted'>No calls in this period.</p>"
     width, height, pad = 720, 180, 30
     largest = max(g.cost for g in days)
     step = (width - pad) / len(days)
+    bar = min(max(step - 2, 1), 48)  # a few days should not turn into slabs
     bars = []
     for i, g in enumerate(days):
         h = _scaled(g.cost, largest, height - 20)
         x = pad + i * step
         bars.append(
-            f"<rect class='bar' x='{x:.1f}' y='{height - h:.1f}' width='{max(step - 2, 1):.1f}' height='{h:.1f}' "
+            f"<rect class='bar' x='{x:.1f}' y='{height - h:.1f}' width='{bar:.1f}' height='{h:.1f}' "
             f"fill='#3b6fd8'><title>{escape(g.key)}: {escape(usd(g.cost))} ({g.calls} calls)</title></rect>"
         )
-    labels = (
-        f"<text x='{pad}' y='{height + 14}'>{escape(days[0].key)}</text>"
-        f"<text x='{width}' y='{height + 14}' text-anchor='end'>{escape(days[-1].key)}</text>"
-        f"<text x='0' y='10'>{escape(usd(largest, 2))}</text>"
-    )
+    labels = f"<text x='{pad}' y='{height + 14}'>{escape(days[0].key)}</text>"
+    if len(days) > 1:
+        labels += f"<text x='{width}' y='{height + 14}' text-anchor='end'>{escape(days[-1].key)}</text>"
+    labels += f"<text x='0' y='10'>{escape(usd(largest, 2))}</text>"
     return (
         f"<svg id='spend-by-day' role='img' aria-label='Spend per day' viewBox='0 0 {width} {height + 20}' "
         f"width='100%'>{''.join(bars)}{labels}</svg>"
@@ -68,7 +73,7 @@ def _model_chart(models: list[Group], limit: int = 12) -> str:
             f"<text x='0' y='{y + 15}'>{escape(g.key[:34])}</text>"
             f"<rect class='bar' x='{label_w}' y='{y + 4}' width='{w:.1f}' height='{row - 8}' fill='#d8863b'>"
             f"<title>{escape(g.key)}: {escape(usd(g.cost))}</title></rect>"
-            f"<text x='{label_w + w + 6:.1f}' y='{y + 15}'>{escape(usd(g.cost, 4))}</text>"
+            f"<text x='{label_w + w + 6:.1f}' y='{y + 15}'>{escape(_short(g.cost))}</text>"
         )
     return (
         f"<svg id='spend-by-model' role='img' aria-label='Spend per model' viewBox='0 0 {width} {len(shown) * row}' "

@@ -18,6 +18,7 @@ recorded, and ``BudgetExceeded`` is raised from the iterator.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
@@ -48,7 +49,32 @@ _WINDOWS = {"day", "month"}
 
 
 class Budget:
-    """A spending limit in USD, tokens and/or calls; see :func:`budget`."""
+    """A spending limit for the wrapped LLM calls made inside it: ``with``, ``async with`` or a decorator.
+
+    >>> import costwrap
+    >>> with costwrap.budget(usd="0.50", name="summaries") as b:
+    ...     pass   # wrapped calls here are charged; one that could cross $0.50 is refused
+    >>> b.spent, b.remaining
+    (Decimal('0'), Decimal('0.50'))
+
+    - ``usd`` (str, int or Decimal), ``tokens`` (input + output), ``calls``: any combination.
+    - ``preflight`` (default on): refuse a call whose worst case could cross a limit, before any
+      network call. Off: only calls made once a limit is used up are refused; calls already in
+      flight may overshoot by what they cost.
+    - ``store``: :class:`~costwrap.RedisBudgetStore` to share the budget between processes and hosts
+      (a decorated function then shares it between invocations too).
+    - ``window``: ``"day"`` or ``"month"`` (UTC), or seconds for a rolling window.
+    - ``on_unpriced``: a call whose model has no price is refused under a USD budget
+      (``"refuse"``), or let through with a warning (``"allow"``).
+    - ``on_store_error``: an unreachable store refuses calls (``"refuse"``) or lets them through
+      with a warning (``"allow"``).
+    - ``stop_streams``: close a stream whose running cost crosses a limit (default on).
+    - ``warn_at`` (e.g. ``0.8``): call ``on_warn(budget)``, or log a warning, once per window when
+      that share of a limit is used.
+    - ``reservation_ttl`` (600 s): how long a call's reservation outlives a process that died
+      mid-call. Make it longer than your slowest call (a long stream), or that call's worst case
+      stops being held while it runs (its real cost is still charged when it ends).
+    """
 
     def __init__(
         self,
@@ -171,21 +197,12 @@ class Budget:
 
     def _fresh(self) -> Budget:
         """The same settings with its own state, unless it shares a store it was given."""
-        return Budget(
-            self.limits.usd,
-            self.limits.tokens,
-            self.limits.calls,
-            name=self.name,
-            preflight=self.preflight,
-            store=None if self._own_store else self.store,
-            window=self.window,
-            on_unpriced=self.on_unpriced,
-            on_store_error=self.on_store_error,
-            stop_streams=self.stop_streams,
-            warn_at=self.warn_at,
-            on_warn=self.on_warn,
-            reservation_ttl=self.reservation_ttl,
-        )
+        fresh = copy.copy(self)
+        if self._own_store:
+            fresh.store = MemoryBudgetStore()
+        fresh._warned = set()
+        fresh._tokens = []
+        return fresh
 
     def __call__(self, fn: F) -> F:
         """Use as a decorator: each call of ``fn`` runs under a fresh copy of this budget."""
@@ -242,63 +259,8 @@ def _describe(limits: Limits) -> str:
     return " / ".join(parts)
 
 
-def budget(
-    usd: MoneyInput | None = None,
-    tokens: int | None = None,
-    calls: int | None = None,
-    *,
-    name: str | None = None,
-    preflight: bool = True,
-    store: Any = None,
-    window: str | float | None = None,
-    on_unpriced: str = "refuse",
-    on_store_error: str = "refuse",
-    stop_streams: bool = True,
-    warn_at: float | None = None,
-    on_warn: Callable[[Budget], object] | None = None,
-    reservation_ttl: float = RESERVATION_TTL,
-) -> Budget:
-    """A budget for the wrapped LLM calls made inside it: ``with``, ``async with`` or a decorator.
-
-    >>> import costwrap
-    >>> with costwrap.budget(usd="0.50", name="summaries") as b:
-    ...     pass   # wrapped calls here are charged; one that could cross $0.50 is refused
-    >>> b.spent, b.remaining
-    (Decimal('0'), Decimal('0.50'))
-
-    - ``usd`` (str, int or Decimal), ``tokens`` (input + output), ``calls``: any combination.
-    - ``preflight`` (default on): refuse a call whose worst case could cross a limit, before any
-      network call. Off: only calls made once a limit is used up are refused; calls already in
-      flight may overshoot by what they cost.
-    - ``store``: :class:`~costwrap.RedisBudgetStore` to share the budget between processes and hosts
-      (a decorated function then shares it between invocations too).
-    - ``window``: ``"day"`` or ``"month"`` (UTC), or seconds for a rolling window.
-    - ``on_unpriced``: a call whose model has no price is refused under a USD budget
-      (``"refuse"``), or let through with a warning (``"allow"``).
-    - ``on_store_error``: an unreachable store refuses calls (``"refuse"``) or lets them through
-      with a warning (``"allow"``).
-    - ``stop_streams``: close a stream whose running cost crosses a limit (default on).
-    - ``warn_at`` (e.g. ``0.8``): call ``on_warn(budget)``, or log a warning, once per window when
-      that share of a limit is used.
-    - ``reservation_ttl`` (600 s): how long a call's reservation outlives a process that died
-      mid-call. Make it longer than your slowest call (a long stream), or that call's worst case
-      stops being held while it runs (its real cost is still charged when it ends).
-    """
-    return Budget(
-        usd,
-        tokens,
-        calls,
-        name=name,
-        preflight=preflight,
-        store=store,
-        window=window,
-        on_unpriced=on_unpriced,
-        on_store_error=on_store_error,
-        stop_streams=stop_streams,
-        warn_at=warn_at,
-        on_warn=on_warn,
-        reservation_ttl=reservation_ttl,
-    )
+budget = Budget
+"""``costwrap.budget(usd=...)``: the lowercase name the docs use, for ``with`` and ``@`` alike."""
 
 
 # --- the charge of one call ------------------------------------------------------------------------

@@ -27,7 +27,17 @@ from costwrap._errors import BudgetExceeded
 from costwrap._estimate import Estimate, estimate
 from costwrap._guard import guard, report
 from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping, new_record
-from costwrap.budget import Hold, StreamWatch, active, arun, release_flow, reserve_flow, run, settle_flow
+from costwrap.budget import (
+    Hold,
+    StreamWatch,
+    active,
+    arun,
+    distinct,
+    release_flow,
+    reserve_flow,
+    run,
+    settle_flow,
+)
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 from costwrap.stores import Amount
@@ -117,6 +127,9 @@ class ProviderSpec:
         # For budget pre-flight: the request's output limit, and its non-text parts.
         self.max_output: Callable[[tuple[Any, ...], Mapping[str, Any]], int | None] = module.max_output
         self.count_media: Callable[[str, tuple[Any, ...], Mapping[str, Any]], int] = module.count_media
+        # How many answers the request asks for (OpenAI ``n``, Gemini ``candidate_count``): each
+        # one can use the whole output limit.
+        self.choices: Callable[[tuple[Any, ...], Mapping[str, Any]], int] = getattr(module, "choices", lambda _a, _k: 1)
         # Providers whose request names the model more precisely than the response (a Bedrock
         # id says regional or global; the response says only the model): priced by it first.
         self.request_model_first: frozenset[str] = getattr(module, "REQUEST_MODEL_FIRST", frozenset())
@@ -423,9 +436,13 @@ class Call:
         budgets = active.get()
         if not budgets or self.point.kind not in ("call", "stream-manager", "retrieve"):
             return None
+        budgets = distinct(budgets)
         preflight = self.point.kind != "retrieve"  # a re-read costs nothing more up front
         count = preflight and any(b.preflight for b in budgets)
-        self.estimate = estimate(self, count_prompt=count)
+        # A failed estimate costs the call its pre-flight check, not its budget: it is still
+        # reserved (as one call) and charged its real cost.
+        with guard("estimating a call's worst case"):
+            self.estimate = estimate(self, count_prompt=count)
         return reserve_flow(budgets, self.estimate, preflight)
 
     def charged(self, holds: list[Hold]) -> None:

@@ -86,6 +86,10 @@ def estimate(call: Call, *, count_prompt: bool = True) -> Estimate:
         else:
             max_output = DEFAULT_MAX_OUTPUT.get(call.provider, FALLBACK_MAX_OUTPUT)
             notes.append(f"no output limit known: {max_output} tokens assumed")
+    choices = call.spec.choices(call.args, call.kwargs)
+    if choices > 1:
+        max_output *= choices
+        notes.append(f"{choices} answers asked for: each may use the whole output limit")
     if match is None:
         return Estimate(None, None, None, prompt, max_output, exact, model, (*notes, "the model has no price"))
     day = int(time.time() // 86400)

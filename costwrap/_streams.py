@@ -12,6 +12,7 @@ return themselves; otherwise ``with create(stream=True) as s:`` would iterate pa
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,9 @@ from costwrap._guard import guard, report
 
 if TYPE_CHECKING:
     from costwrap._call import Call
+
+_IF_ERROR_IN_FLIGHT: dict[bool, tuple[type[BaseException], ...]] = {True: (BudgetExceeded,), False: ()}
+"""What closing a stream may not raise over an exception already on its way out of a ``with``."""
 
 _UNSET: Any = object()
 
@@ -114,7 +118,8 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
                 self._self_finish(True)
                 raise
             except BaseException:
-                self._self_finish(False)
+                with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
+                    self._self_finish(False)
                 raise
             if self._self_take(item):
                 exceeded = self._self_over_budget()
@@ -149,7 +154,8 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
             exit_ = getattr(self.__wrapped__, "__exit__", None)
             return exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
-            self._self_finish(False)
+            with contextlib.suppress(*_IF_ERROR_IN_FLIGHT[exc is not None]):
+                self._self_finish(False)
 
     def close(self) -> Any:
         """Close the underlying stream (the provider stops generating) and record the call."""
@@ -190,7 +196,8 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
                 await self._self_afinish(True)
                 raise
             except BaseException:
-                await self._self_afinish(False)
+                with contextlib.suppress(BudgetExceeded):  # the error in flight wins (cancellation)
+                    await self._self_afinish(False)
                 raise
             if self._self_take(item):
                 exceeded = self._self_over_budget()
@@ -233,7 +240,8 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
             exit_ = getattr(self.__wrapped__, "__aexit__", None)
             return (await exit_(exc_type, exc, tb)) if exit_ is not None else None
         finally:
-            await self._self_afinish(False)
+            with contextlib.suppress(*_IF_ERROR_IN_FLIGHT[exc is not None]):
+                await self._self_afinish(False)
 
     async def close(self) -> Any:
         """Close the underlying stream (awaited when it is async) and record the call."""
@@ -285,6 +293,24 @@ class TrackedRawResponse(wrapt.ObjectProxy[Any]):
         if first and not self._self_call.deferred:
             self._self_call.close_charge()
         return result
+
+    def _self_body_read(self) -> bool:
+        http = getattr(self.__wrapped__, "http_response", None)
+        return http is not None and hasattr(http, "_content")  # httpx keeps a read body here
+
+    def __del__(self) -> None:
+        # Never parsed (the caller read only headers or the raw JSON): record it now if its body
+        # is already in memory, so the spend is not lost; otherwise give the reservation back.
+        if self._self_first is not _UNSET:
+            return
+        try:
+            with contextlib.suppress(BudgetExceeded):  # nobody is there to receive it
+                if self._self_body_read() and not inspect.iscoroutinefunction(self.__wrapped__.parse):
+                    self.parse()
+                else:
+                    self._self_call.close_charge()
+        except BaseException:  # noqa: BLE001 - nothing may escape a finaliser
+            pass
 
 
 class TrackedAsyncRawResponse(TrackedRawResponse):

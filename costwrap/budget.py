@@ -42,6 +42,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 active: ContextVar[tuple[Budget, ...]] = ContextVar("costwrap_budgets", default=())
 """The budgets in force in the current context, outermost first."""
 
+_entered: ContextVar[tuple[Token[tuple[Budget, ...]], ...]] = ContextVar("costwrap_budget_tokens", default=())
+"""The tokens to undo each ``with budget`` of this context: per context, so one Budget object
+may be entered by many tasks or threads at once."""
+
 RESERVATION_TTL = 600.0
 """Default seconds a reservation lives if its call never settles (a process killed mid-call)."""
 
@@ -105,13 +109,13 @@ class Budget:
         if (
             window is not None
             and window not in _WINDOWS
-            and not (isinstance(window, (int, float)) and not isinstance(window, bool) and window > 0)
+            and not (isinstance(window, (int, float)) and not isinstance(window, bool) and 0 < window < 3660 * 86400)
         ):
-            raise ValueError("window must be 'day', 'month' or a number of seconds (a rolling window)")
+            raise ValueError("window must be 'day', 'month' or a number of seconds under ten years (a rolling window)")
         if warn_at is not None and not 0 < warn_at <= 1:
             raise ValueError("warn_at is a fraction of the limit, between 0 and 1")
-        if not reservation_ttl > 0:
-            raise ValueError("reservation_ttl must be a positive number of seconds")
+        if not (isinstance(reservation_ttl, (int, float)) and 0 < reservation_ttl < 366 * 86400):
+            raise ValueError("reservation_ttl must be a positive number of seconds, under a year")
         self.limits = Limits(None if usd is None else to_decimal(usd, "budget usd"), tokens, calls)
         self.name = name or _describe(self.limits)
         self.preflight = preflight
@@ -125,7 +129,6 @@ class Budget:
         self.on_warn = on_warn
         self.reservation_ttl = float(reservation_ttl)
         self._warned: set[str] = set()
-        self._tokens: list[Token[tuple[Budget, ...]]] = []
 
     # --- what a user reads ---------------------------------------------------------------------
 
@@ -179,13 +182,15 @@ class Budget:
     # --- scope ---------------------------------------------------------------------------------
 
     def __enter__(self) -> Budget:
-        self._tokens.append(active.set((*active.get(), self)))
+        _entered.set((*_entered.get(), active.set((*active.get(), self))))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        active.reset(self._tokens.pop())
+        tokens = _entered.get()
+        _entered.set(tokens[:-1])
+        active.reset(tokens[-1])
 
     async def __aenter__(self) -> Budget:
         return self.__enter__()
@@ -201,11 +206,17 @@ class Budget:
         if self._own_store:
             fresh.store = MemoryBudgetStore()
         fresh._warned = set()
-        fresh._tokens = []
         return fresh
 
     def __call__(self, fn: F) -> F:
         """Use as a decorator: each call of ``fn`` runs under a fresh copy of this budget."""
+        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+            # The body of a generator runs after the decorated call has returned, outside the
+            # budget: refuse rather than let its calls through uncounted.
+            raise TypeError(
+                f"costwrap.budget cannot decorate the generator function {fn.__qualname__}: "
+                "use `with costwrap.budget(...)` inside it (or around the loop that consumes it)"
+            )
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
@@ -232,7 +243,10 @@ class Budget:
             ):
                 self._warned.add(window)
                 if self.on_warn is not None:
-                    self.on_warn(self)
+                    try:
+                        self.on_warn(self)
+                    except Exception:  # like a sink: a broken alert must not lose the paid response
+                        logger.exception("costwrap: the on_warn callback of budget %r failed", self.name)
                 else:
                     logger.warning(
                         "costwrap: budget %r has used %s of its %s %s limit (warn_at=%s)",
@@ -280,21 +294,66 @@ class Hold:
 Op = tuple[str, Hold | Budget, tuple[Any, ...]]
 
 
+def distinct(budgets: tuple[Budget, ...]) -> tuple[Budget, ...]:
+    """The budgets to charge, outermost first, each shared total once.
+
+    Two budgets in context on the same store, key and window (the same ``team`` budget decorating
+    a function that calls another it decorates) are one total: only the innermost is charged.
+    """
+    seen: set[Any] = set()
+    kept: list[Budget] = []
+    for b in reversed(budgets):
+        identity = (getattr(b.store, "identity", None) or id(b.store), b.window)
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(b)
+    return budgets if len(kept) == len(budgets) else tuple(reversed(kept))
+
+
+def _store(target: Budget | Hold) -> Any:
+    return target.budget.store if isinstance(target, Hold) else target.store
+
+
+def _failure(target: Budget | Hold, exc: Exception) -> BudgetStoreError:
+    # A store that breaks in a way of its own (a bug, a custom store) is still a store failure:
+    # the budget must fail closed (or open, if asked), never let the call through uncounted.
+    if isinstance(exc, BudgetStoreError):
+        return exc
+    return BudgetStoreError(f"budget store {_store(target)!r} failed: {type(exc).__name__}: {exc}")
+
+
 def run(flow: Generator[Op, Any, Any]) -> Any:
     """Drive a charge flow with the stores' synchronous operations."""
     try:
         op = next(flow)
         while True:
             name, target, args = op
-            store = target.budget.store if isinstance(target, Hold) else target.store
             try:
-                result = getattr(store, name)(*args)
-            except BudgetStoreError as exc:
-                op = flow.throw(exc)
+                result = getattr(_store(target), name)(*args)
+            except Exception as exc:  # noqa: BLE001 - every store failure is handled by the flow
+                op = flow.throw(_failure(target, exc))
+            except BaseException as exc:  # Ctrl-C: release what is held, then let it through
+                _unwind(flow, exc)
+                raise
             else:
                 op = flow.send(result)
     except StopIteration as stop:
         return stop.value
+
+
+def _unwind(flow: Generator[Op, Any, Any], exc: BaseException) -> None:
+    """Let a flow release its holds on the way out of an interrupt, best effort."""
+    try:
+        op = flow.throw(exc)
+        while True:
+            name, target, args = op
+            try:
+                result = getattr(_store(target), name)(*args)
+            except Exception:  # noqa: BLE001 - best effort: the reservation expires on its own
+                result = None
+            op = flow.send(result)
+    except BaseException:  # noqa: BLE001 - the flow re-raises exc (or stops) when done
+        pass
 
 
 async def arun(flow: Generator[Op, Any, Any]) -> Any:
@@ -303,15 +362,32 @@ async def arun(flow: Generator[Op, Any, Any]) -> Any:
         op = next(flow)
         while True:
             name, target, args = op
-            store = target.budget.store if isinstance(target, Hold) else target.store
             try:
-                result = await getattr(store, "a" + name)(*args)
-            except BudgetStoreError as exc:
-                op = flow.throw(exc)
+                result = await getattr(_store(target), "a" + name)(*args)
+            except Exception as exc:  # noqa: BLE001 - every store failure is handled by the flow
+                op = flow.throw(_failure(target, exc))
+            except BaseException as exc:  # cancelled: release what is held, then let it through
+                await _aunwind(flow, exc)
+                raise
             else:
                 op = flow.send(result)
     except StopIteration as stop:
         return stop.value
+
+
+async def _aunwind(flow: Generator[Op, Any, Any], exc: BaseException) -> None:
+    """:func:`_unwind` for async stores (a second cancellation gives up: reservations expire)."""
+    try:
+        op = flow.throw(exc)
+        while True:
+            name, target, args = op
+            try:
+                result = await getattr(_store(target), "a" + name)(*args)
+            except Exception:  # noqa: BLE001 - best effort: the reservation expires on its own
+                result = None
+            op = flow.send(result)
+    except BaseException:  # noqa: BLE001 - the flow re-raises exc (or stops) when done
+        pass
 
 
 def _store_failed(budget: Budget, exc: BudgetStoreError) -> None:

@@ -19,7 +19,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -173,6 +173,7 @@ local op = ARGV[1]
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local rolling = tonumber(ARGV[11])
+local function int(x) return string.format('%d', x) end  -- never '1.2e+14'
 local function parse(text)
   local n, t, c, e = string.match(text, '^(%-?%d+) (%-?%d+) (%-?%d+) ?(%-?%d*)$')
   return tonumber(n), tonumber(t), tonumber(c), tonumber(e)
@@ -199,7 +200,7 @@ end
 local id, n, t, c = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local function expire()
   local ttl = tonumber(ARGV[9])
-  if ttl > 0 then for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end end
+  if ttl > 0 then for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], int(ttl)) end end
 end
 if op == 'reserve' then
   local limits = {{'usd', sn + rn, n, tonumber(ARGV[6])}, {'tokens', st + rt, t, tonumber(ARGV[7])},
@@ -209,7 +210,7 @@ if op == 'reserve' then
       return {0, l[1], sn, st, sc, rn, rt, rc}
     end
   end
-  redis.call('HSET', KEYS[2], id, n .. ' ' .. t .. ' ' .. c .. ' ' .. (now + tonumber(ARGV[10])))
+  redis.call('HSET', KEYS[2], id, int(n) .. ' ' .. int(t) .. ' ' .. int(c) .. ' ' .. int(now + tonumber(ARGV[10])))
   expire()
   return {1, '', sn, st, sc, rn + n, rt + t, rc + c}
 end
@@ -222,11 +223,11 @@ end
 if op == 'settle' and (n > 0 or t > 0 or c > 0) then
   if rolling > 0 then
     redis.call('ZADD', KEYS[3], now, id)
-    redis.call('HSET', KEYS[4], id, n .. ' ' .. t .. ' ' .. c)
+    redis.call('HSET', KEYS[4], id, int(n) .. ' ' .. int(t) .. ' ' .. int(c))
   else
-    redis.call('HINCRBY', KEYS[1], 'n', n)
-    redis.call('HINCRBY', KEYS[1], 't', t)
-    redis.call('HINCRBY', KEYS[1], 'c', c)
+    redis.call('HINCRBY', KEYS[1], 'n', int(n))
+    redis.call('HINCRBY', KEYS[1], 't', int(t))
+    redis.call('HINCRBY', KEYS[1], 'c', int(c))
   end
   sn, st, sc = sn + n, st + t, sc + c
 end
@@ -236,8 +237,10 @@ return {1, '', sn, st, sc, rn, rt, rc}
 
 
 def to_nano(usd: Decimal) -> int:
-    """Whole nano-dollars, rounded up: a budget never under-counts."""
-    return int((usd / _NANO).to_integral_value(rounding=ROUND_CEILING))
+    """Whole nano-dollars, rounded up: a budget never under-counts (whatever the caller's context)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return int((usd / _NANO).to_integral_value(rounding=ROUND_CEILING))
 
 
 def _redacted(url: str) -> str:
@@ -346,6 +349,12 @@ class RedisBudgetStore:
         entry = self._loop_clients.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry[0].aclose()
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """What makes two stores the same total: server, prefix and key."""
+        where = self.url if self.url is not None else f"client:{id(self._client or self._async_client)}"
+        return (where, self.prefix, self.key)
 
     def _pool_options(self) -> dict[str, Any]:
         # A blocking pool makes a burst of concurrent calls queue for a connection (up to

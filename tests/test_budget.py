@@ -315,3 +315,121 @@ def test_calendar_and_rolling_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert grant.reservation is not None
     now[0] += 11
     assert store.totals("r60", 60).reserved.usd == 0  # an abandoned reservation expires
+
+
+# --- found in review: each of these once broke a budget or the caller ---------------------------
+
+
+def test_one_budget_object_entered_by_many_tasks_at_once(async_client: Any) -> None:
+    shared = costwrap.budget(usd=1)
+
+    async def one() -> None:
+        async with shared:
+            await async_client.chat.completions.create(model="gpt-4o-mini", messages=HI, max_tokens=100)
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(*(one() for _ in range(20)))
+
+    asyncio.run(main())  # each task undoes its own entry: no "created in a different Context"
+    assert shared.calls_made == 20 and shared.spent == 20 * CALL
+
+
+def test_the_same_budget_twice_in_context_is_charged_once(client: Any) -> None:
+    team = costwrap.budget(calls=5)
+    with team, team:
+        chat(client)
+    assert team.calls_made == 1 and team.spent == CALL
+
+
+def test_an_on_warn_that_raises_loses_nothing(client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_b: costwrap.Budget) -> None:
+        raise RuntimeError("alerting webhook down")
+
+    with costwrap.budget(calls=1, warn_at=0.5, on_warn=broken, preflight=False) as inner:
+        response = chat(client)
+    assert response.usage.completion_tokens == 5 and inner.calls_made == 1 and inner.totals().reserved.calls == 0
+    assert "on_warn callback" in caplog.text
+
+
+def test_a_generator_function_cannot_be_decorated() -> None:
+    with pytest.raises(TypeError, match="generator function"):
+
+        @costwrap.budget(calls=1)
+        def pages() -> Any:
+            yield 1
+
+
+@pytest.mark.parametrize("bad", [{"reservation_ttl": float("inf")}, {"window": float("inf")}, {"window": 0}])
+def test_non_finite_times_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        costwrap.budget(calls=1, **bad)
+
+
+def test_a_store_that_breaks_fails_closed(server: MockServer, client: Any) -> None:
+    class Broken(costwrap.MemoryBudgetStore):
+        def reserve(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("bug in a custom store")
+
+    with costwrap.budget(calls=5, store=Broken()), pytest.raises(costwrap.BudgetStoreError, match="bug in a custom"):
+        chat(client)
+    assert server.requests == []
+
+
+def test_nano_dollars_round_up_whatever_the_callers_decimal_context() -> None:
+    import decimal
+
+    from costwrap.stores import to_nano
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = 6
+        assert to_nano(Decimal("12.3456789")) == 12_345_678_900
+
+
+def test_cancelling_a_stream_stays_a_cancellation(server: MockServer, async_openai_client: Any) -> None:
+    import json
+
+    chunks = chat_chunks("gpt-4o-mini", ["word "] * 50, usage=chat_usage(10, 50))
+
+    async def body() -> Any:
+        for chunk in chunks:
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+            await asyncio.sleep(0.01)
+        yield b"data: [DONE]\n\n"
+
+    server.default = lambda _r: httpx2.Response(200, content=body(), headers={"content-type": "text/event-stream"})
+    client = costwrap.wrap(async_openai_client)
+
+    async def consume() -> None:
+        # Any spend crosses this budget, so settling the cancelled stream would raise.
+        with costwrap.budget(usd="0.0000001", preflight=False, stop_streams=False):
+            stream = await client.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True)
+            async for _ in stream:
+                pass
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await consume()
+
+    asyncio.run(main())
+
+
+def test_a_raw_response_never_parsed_is_still_charged(client: Any, records: list[CostRecord]) -> None:
+    import gc
+
+    with costwrap.budget(usd=1, calls=2) as b:
+        for _ in range(2):
+            raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI, max_tokens=100)
+            assert raw.headers is not None  # the caller reads the headers, never parse()
+            del raw
+            gc.collect()
+        assert b.spent == 2 * CALL and b.totals().reserved.calls == 0 and len(records) == 2
+
+
+def test_preflight_counts_every_answer_asked_for(server: MockServer, client: Any) -> None:
+    # n=8 answers of up to 100 tokens: 7 x 0.15/M + 800 x 0.60/M = $0.00048105 could be spent.
+    with costwrap.budget(usd="0.0002"), pytest.raises(BudgetExceeded) as info:
+        chat(client, n=8)
+    assert info.value.estimate == Decimal(7) * Decimal("0.15") / 1_000_000 + Decimal(800) * Decimal("0.60") / 1_000_000
+    assert server.requests == []

@@ -255,3 +255,30 @@ def test_a_reservation_whose_process_died_expires_by_the_servers_clock(redis_url
     time.sleep(0.4)
     assert shared.totals("all", None).reserved == Amount()
     assert shared.reserve("all", None, Amount(Decimal("0.5"), 0, 1), limits, ttl=60).reservation is not None
+
+
+def test_amounts_past_a_hundred_thousand_dollars_stay_whole_numbers(redis_url: str) -> None:
+    from costwrap.stores import Amount, Limits
+
+    shared = store(redis_url)
+    limits = Limits(usd=Decimal(1_000_000))
+    grant = shared.reserve("all", None, Amount(Decimal("123456.789"), 0, 1), limits, ttl=60)
+    assert grant.reservation is not None
+    assert shared.totals("all", None).reserved.usd == Decimal("123456.789")  # not '1.23456789e+14'
+    shared.settle("all", None, grant.reservation, Amount(Decimal("123456.789"), 0, 1))
+    assert shared.totals("all", None).spent.usd == Decimal("123456.789")
+
+
+def test_the_same_shared_budget_decorating_nested_functions_charges_once(redis_url: str, client: Any) -> None:
+    team = costwrap.budget(calls=10, store=store(redis_url))
+
+    @team
+    def inner() -> None:
+        chat(client)
+
+    @team
+    def outer() -> None:
+        inner()
+
+    outer()
+    assert team.calls_made == 1

@@ -276,6 +276,12 @@ def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def choices(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``config.candidate_count``: each candidate is billed as output."""
+    value = attr(kwargs.get("config"), "candidate_count")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
 def _media(value: Any) -> int:
     if isinstance(value, (list, tuple)):
         return sum(_media(item) for item in value)

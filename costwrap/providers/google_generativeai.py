@@ -191,6 +191,12 @@ def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
+def choices(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """``generation_config.candidate_count`` of the GAPIC request."""
+    value = attr(attr(_request(args, kwargs), "generation_config"), "candidate_count")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
 def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     """How many inline or file parts the GAPIC request has."""
     total = 0

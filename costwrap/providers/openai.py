@@ -402,6 +402,12 @@ def max_output(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
     return None
 
 
+def choices(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How many answers the request asks for (``n``; the Responses API has no such option)."""
+    n = kwargs.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+
+
 def count_media(operation: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     """How many image, audio and file parts the prompt has (their tokens are not text)."""
     items = kwargs.get("messages") if operation == "chat.completions" else kwargs.get("input")

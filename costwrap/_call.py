@@ -213,8 +213,9 @@ class Call:
         if kind == "stream-manager":
             from costwrap._streams import hook_stream_manager
 
-            self.deferred = True
-            return hook_stream_manager(result, self)
+            manager = hook_stream_manager(result, self)
+            self.deferred = True  # only once hooked: a failed hook leaves the charge to be closed now
+            return manager
         if kind == "batch-results":
             from costwrap._streams import wrap_items
 
@@ -227,13 +228,15 @@ class Call:
         if raw is not None and hasattr(result, "parse"):
             from costwrap._streams import wrap_raw_response
 
+            proxy = wrap_raw_response(result, self)
             self.deferred = True
-            return wrap_raw_response(result, self)
+            return proxy
         if self.request.stream or self.point.stream or _is_stream(result):
             from costwrap._streams import wrap_stream
 
+            stream = wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
             self.deferred = True
-            return wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+            return stream
         self.record_response(result)
         return result
 

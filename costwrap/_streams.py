@@ -12,8 +12,10 @@ return themselves; otherwise ``with create(stream=True) as s:`` would iterate pa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
+import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -256,9 +258,30 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
 
     def __del__(self) -> None:
         try:
-            self._self_finish(False)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop running: settle synchronously
+            loop = None
+        try:
+            if loop is None or loop.is_closed():
+                self._self_finish(False)
+            else:
+                # Abandoned inside a running loop: record now and settle through the async store
+                # on the loop (never a blocking call there, and an async-only store still works).
+                task = loop.create_task(self._self_afinish(False))
+                _PENDING.add(task)
+                task.add_done_callback(_settled)
         except BaseException:  # noqa: BLE001 - nothing may escape a finaliser
             pass
+
+
+_PENDING: set[Any] = set()
+"""Settlements of abandoned async streams still running (a task needs a strong reference)."""
+
+
+def _settled(task: Any) -> None:
+    _PENDING.discard(task)
+    if not task.cancelled() and task.exception() is not None and not isinstance(task.exception(), BudgetExceeded):
+        report("settling an abandoned stream", task.exception())
 
 
 def wrap_stream(stream: Any, call: Call, accumulator: Any) -> Any:
@@ -339,15 +362,21 @@ class _DeferredStream:
     extra coroutine exists to warn about) until the manager awaits it.
     """
 
-    __slots__ = ("_call", "_original")
+    __slots__ = ("_call", "_original", "_sent")
 
-    def __init__(self, original: Any, call: Call) -> None:
+    def __init__(self, original: Any, call: Call, sent: list[bool]) -> None:
         self._original = original
         self._call = call
+        self._sent = sent
 
     def __await__(self) -> Any:
-        raw = yield from self._original.__await__()
+        self._sent.append(True)
         call = self._call
+        try:
+            raw = yield from self._original.__await__()
+        except BaseException:
+            yield from call.aclose_charge().__await__()  # the request failed: release its reservations
+            raise
         return wrap_stream(raw, call, call.spec.accumulator(call.point.operation, False))
 
 
@@ -364,15 +393,34 @@ def hook_stream_manager(manager: Any, call: Call) -> Any:
     if name is None:
         raise AttributeError(f"{type(manager).__qualname__} has no request to hook: cannot record its stream")
     original = attributes[name]
+    sent: list[bool] = []  # whether the manager was entered and made its request
     if callable(original):
 
         def request() -> Any:
-            return wrap_stream(original(), call, call.spec.accumulator(call.point.operation, False))
+            sent.append(True)
+            try:
+                raw = original()
+            except BaseException:
+                call.close_charge()  # the request failed: release its reservations
+                raise
+            return wrap_stream(raw, call, call.spec.accumulator(call.point.operation, False))
 
         attributes[name] = request
     else:
-        attributes[name] = _DeferredStream(original, call)
+        attributes[name] = _DeferredStream(original, call, sent)
+    if call.holds:
+        weakref.finalize(manager, _release_unsent, call, sent)
     return manager
+
+
+def _release_unsent(call: Call, sent: list[bool]) -> None:
+    """A stream manager collected without ever being entered: give its reservations back."""
+    if sent:
+        return
+    try:
+        call.close_charge()
+    except BaseException:  # noqa: BLE001 - a finaliser: the reservation expires on its own
+        pass
 
 
 class TrackedItems(wrapt.ObjectProxy[Any]):

@@ -433,3 +433,27 @@ def test_preflight_counts_every_answer_asked_for(server: MockServer, client: Any
         chat(client, n=8)
     assert info.value.estimate == Decimal(7) * Decimal("0.15") / 1_000_000 + Decimal(800) * Decimal("0.60") / 1_000_000
     assert server.requests == []
+
+
+def test_an_anthropic_stream_manager_that_fails_or_is_never_entered_gives_its_hold_back(
+    server: MockServer, anthropic_client: Any
+) -> None:
+    import gc
+
+    import anthropic
+
+    client = costwrap.wrap(anthropic_client)
+    server.json({"type": "error", "error": {"type": "api_error", "message": "boom"}}, status=500)
+    with costwrap.budget(calls=1) as b:
+        with (
+            pytest.raises(anthropic.InternalServerError),
+            client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=HI) as stream,
+        ):
+            stream.until_done()
+        assert b.totals().reserved.calls == 0
+        manager = client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=HI)
+        assert b.totals().reserved.calls == 1
+        del manager  # never entered: no request, no spend
+        gc.collect()
+        assert b.totals().reserved.calls == 0 and b.calls_made == 0
+    assert len(server.requests) == 1

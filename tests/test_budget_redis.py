@@ -282,3 +282,40 @@ def test_the_same_shared_budget_decorating_nested_functions_charges_once(redis_u
 
     outer()
     assert team.calls_made == 1
+
+
+def test_an_abandoned_async_stream_settles_through_the_async_store(
+    redis_url: str, server: MockServer, async_openai_client: Any
+) -> None:
+    import gc
+
+    import redis.asyncio
+
+    from tests.conftest import chat_chunks
+
+    server.default = lambda _r: httpx2.Response(
+        200,
+        content="".join(
+            f"data: {__import__('json').dumps(c)}\n\n"
+            for c in chat_chunks("gpt-4o-mini", ["a"] * 20, usage=chat_usage(10, 20))
+        )
+        + "data: [DONE]\n\n",
+        headers={"content-type": "text/event-stream"},
+    )
+    client = costwrap.wrap(async_openai_client)
+    key = f"abandoned-{uuid.uuid4().hex}"
+
+    async def main() -> None:
+        async_only = redis.asyncio.Redis.from_url(redis_url)  # no sync client to fall back on
+        async with costwrap.budget(usd=1, store=RedisBudgetStore(key=key, async_client=async_only)):
+            stream = await client.chat.completions.create(model="gpt-4o-mini", messages=HI, max_tokens=100, stream=True)
+            async for _ in stream:
+                break
+            del stream
+            gc.collect()
+            await asyncio.sleep(0.1)  # the settlement runs as a task on this loop
+        await async_only.aclose()
+
+    asyncio.run(main())
+    totals = RedisBudgetStore(redis_url, key=key).totals("all", None)
+    assert totals.reserved.calls == 0 and totals.spent.calls == 1 and totals.spent.usd > 0

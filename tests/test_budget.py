@@ -457,3 +457,13 @@ def test_an_anthropic_stream_manager_that_fails_or_is_never_entered_gives_its_ho
         gc.collect()
         assert b.totals().reserved.calls == 0 and b.calls_made == 0
     assert len(server.requests) == 1
+
+
+def test_without_max_tokens_preflight_assumes_the_models_output_limit(server: MockServer, client: Any) -> None:
+    # gpt-4o-mini may write 16,384 tokens (LiteLLM's max_output_tokens, shipped with the prices).
+    with costwrap.budget(usd="0.001"), pytest.raises(BudgetExceeded) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=HI)
+    assert (
+        info.value.estimate == Decimal(7) * Decimal("0.15") / 1_000_000 + Decimal(16_384) * Decimal("0.60") / 1_000_000
+    )
+    assert server.requests == []

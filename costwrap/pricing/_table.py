@@ -231,6 +231,7 @@ def table_from_document(doc: Mapping[str, Any], where: str) -> Table:
                 variants=variants,
                 name=raw.get("name"),
                 context_window=raw.get("context_window"),
+                max_output_tokens=raw.get("max_output_tokens"),
                 base_cache_ttl=_base_ttl(provider, model_id),
             )
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -268,8 +269,8 @@ def cmd_report(args: argparse.Namespace, out: _Out) -> int:
     if out.as_json:
         out.json(result.to_dict())
         return 0
-    period = f"{result.first:%Y-%m-%d %H:%M} to {result.last:%Y-%m-%d %H:%M} UTC" if result.first else "no calls"
-    out.line(f"{args.ledger}: {result.calls:,} calls, {period}")
+    period = f", {result.first:%Y-%m-%d %H:%M} to {result.last:%Y-%m-%d %H:%M} UTC" if result.first else ""
+    out.line(f"{args.ledger}: {result.calls:,} calls{period}")
     out.line(
         f"spent {usd(result.cost)}"
         + (f" (+{result.unpriced:,} unpriced calls)" if result.unpriced else "")
@@ -414,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`costwrap report ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (CostwrapError, ValueError, OSError) as exc:  # OSError: a file we were asked to read or write
+    except (CostwrapError, ValueError, OSError, sqlite3.Error) as exc:  # a file we were asked to read or write
         print(f"costwrap {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -186,6 +186,7 @@ def test_price_estimate_and_models(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "message"),
     [
         (["report", "{missing}"], "no such ledger"),
+        (["report", "{folder}"], "not a file"),
         (["report", "{text}"], "not a costwrap ledger"),
         (["report", "{newer}"], "newer than this costwrap"),
         (["report", "{ledger}", "--since", "last tuesday"], "--since 'last tuesday'"),
@@ -204,7 +205,7 @@ def test_bad_input_gets_one_line_and_exit_2(
     conn = sqlite3.connect(newer)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    paths = {"missing": tmp_path / "missing.db", "text": text, "newer": newer, "ledger": ledger}
+    paths = {"missing": tmp_path / "missing.db", "text": text, "newer": newer, "ledger": ledger, "folder": tmp_path}
     assert main([a.format(**paths) for a in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

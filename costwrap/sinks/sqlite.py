@@ -83,7 +83,12 @@ def connect(path: str | os.PathLike[str], *, synchronous: str = "NORMAL", create
         raise LedgerError(f"{path}: no such ledger")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    if not create and not path.is_file():
+        raise LedgerError(f"{path}: not a file")
+    try:
+        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")

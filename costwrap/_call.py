@@ -18,29 +18,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import AsyncGeneratorType, GeneratorType, MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costwrap import _config
 from costwrap._config import Sink
+from costwrap._context import active
 from costwrap._dispatch import emit
 from costwrap._errors import BudgetExceeded
-from costwrap._estimate import Estimate, estimate
 from costwrap._guard import guard, report
 from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping, new_record
-from costwrap.budget import (
-    Hold,
-    StreamWatch,
-    active,
-    arun,
-    distinct,
-    release_flow,
-    reserve_flow,
-    run,
-    settle_flow,
-)
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
-from costwrap.stores import Amount
+
+if TYPE_CHECKING:
+    from costwrap._estimate import Estimate
+    from costwrap.budget import Hold, StreamWatch
 
 OPTIONS_ATTR = "_costwrap_options"
 """Where a wrapped client keeps its :class:`CallOptions` (in its ``__dict__``)."""
@@ -439,6 +431,10 @@ class Call:
         budgets = active.get()
         if not budgets or self.point.kind not in ("call", "stream-manager", "retrieve"):
             return None
+        # Imported here: a process that wraps clients but sets no budget never loads these.
+        from costwrap._estimate import estimate
+        from costwrap.budget import distinct, reserve_flow
+
         budgets = distinct(budgets)
         preflight = self.point.kind != "retrieve"  # a re-read costs nothing more up front
         count = preflight and any(b.preflight for b in budgets)
@@ -452,11 +448,16 @@ class Call:
         """Keep the reservations; watch streams if a budget stops them."""
         self.holds = holds
         if self.estimate is not None and any(h.budget.stop_streams for h in holds):
+            from costwrap.budget import StreamWatch
+
             self.watch = StreamWatch(holds, self.estimate, self.request.model)
 
     def _closing(self) -> Generator[Any, Any, BudgetExceeded | None] | None:
         if self.holds is None or self.closed:
             return None
+        from costwrap.budget import release_flow, settle_flow
+        from costwrap.stores import Amount
+
         self.closed = True
         record = self.outcome
         if record is None:  # the call failed, or billed nothing (yet): give the reservations back
@@ -469,6 +470,8 @@ class Call:
         """Settle (or release) this call's reservations; raise if it took a budget over its limit."""
         flow = self._closing()
         if flow is not None:
+            from costwrap.budget import run
+
             exceeded = run(flow)
             if exceeded is not None:
                 raise exceeded
@@ -477,6 +480,8 @@ class Call:
         """The async form of :meth:`close_charge` (a shared store is awaited, not blocked on)."""
         flow = self._closing()
         if flow is not None:
+            from costwrap.budget import arun
+
             exceeded = await arun(flow)
             if exceeded is not None:
                 raise exceeded
@@ -577,6 +582,8 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
         if call is None:
             return wrapped(*args, **kwargs)
         if flow is not None:
+            from costwrap.budget import run
+
             with guard("checking budgets"):  # BudgetExceeded passes: the call is refused unsent
                 call.charged(run(flow))
         try:
@@ -616,6 +623,8 @@ async def _call_async(call: Call, wrapped: Callable[..., Any], args: tuple[Any, 
     with guard("preparing a call"):
         flow = call.open_charge()
     if flow is not None:
+        from costwrap.budget import arun
+
         with guard("checking budgets"):
             call.charged(await arun(flow))
     try:

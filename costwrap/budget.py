@@ -31,6 +31,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
 
+from costwrap._context import active
 from costwrap._errors import BudgetExceeded, BudgetStoreError, UnpricedModelError
 from costwrap._money import MoneyInput, to_decimal
 from costwrap.stores import Amount, Limits, MemoryBudgetStore, Totals
@@ -38,9 +39,6 @@ from costwrap.stores import Amount, Limits, MemoryBudgetStore, Totals
 logger = logging.getLogger("costwrap")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-active: ContextVar[tuple[Budget, ...]] = ContextVar("costwrap_budgets", default=())
-"""The budgets in force in the current context, outermost first."""
 
 _entered: ContextVar[tuple[Token[tuple[Budget, ...]], ...]] = ContextVar("costwrap_budget_tokens", default=())
 """The tokens to undo each ``with budget`` of this context: per context, so one Budget object

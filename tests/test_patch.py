@@ -193,3 +193,51 @@ def test_instrument_before_the_sdk_is_imported_patches_it_on_import() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     calls, cost = out.stdout.split()
     assert (int(calls), Decimal(cost)) == (1, COST)
+
+
+def test_wrap_patches_the_sdk_parts_a_process_imports_later_and_loads_none_itself() -> None:
+    # openai imports most of its API surface lazily (`client.beta`, `client.responses`); wrap()
+    # must not import it all (that once cost ~0.7 s of start-up) and must still record it.
+    script = textwrap.dedent(f"""
+        import sys
+        import httpx2, openai
+        import costwrap
+        chat = {chat_body(MINI, chat_usage(10, 5))!r}
+        response = {{"id": "resp_1", "object": "response", "created_at": 1764300000, "status": "completed",
+            "model": "{MINI}", "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+            "usage": {{"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
+                "input_tokens_details": {{"cached_tokens": 0}}, "output_tokens_details": {{"reasoning_tokens": 0}}}}}}
+        def answer(request):
+            return httpx2.Response(200, json=response if request.url.path.endswith("/responses") else chat)
+        client = openai.OpenAI(api_key="{API_KEY}", max_retries=0,
+            http_client=httpx2.Client(transport=httpx2.MockTransport(answer)))
+        lazy = ["openai.resources.chat.completions.completions", "openai.resources.responses.responses",
+                "openai.resources.beta.responses.responses"]
+        before = [m for m in lazy if m in sys.modules]
+        costwrap.wrap(client)
+        print([m for m in lazy if m in sys.modules] == before)
+        with costwrap.track() as t:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[])
+            client.responses.create(model="gpt-4o-mini", input="hi")
+        print(t.calls, t.cost)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    untouched, calls, cost = out.stdout.split()
+    assert untouched == "True"
+    assert (int(calls), Decimal(cost)) == (2, 2 * COST)
+
+
+def test_an_sdk_older_than_supported_is_left_alone_with_a_warning(
+    answering: MockServer,
+    openai_client: Any,
+    records: list[CostRecord],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import openai
+
+    monkeypatch.setattr(openai, "__version__", "2.9.0")
+    assert costwrap.wrap(openai_client) is openai_client
+    chat(openai_client)
+    assert records == []
+    assert "openai 2.9.0 is older than the 3.57 it supports" in caplog.text

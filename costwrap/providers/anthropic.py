@@ -56,8 +56,9 @@ PATCHES: tuple[PatchPoint, ...] = (
 
 def owns(client: Any) -> bool:
     """Whether ``client`` is an Anthropic SDK client (any of its platform variants)."""
-    return any(cls.__module__.partition(".")[0] == "anthropic" for cls in type(client).__mro__) and hasattr(
-        client, "messages"
+    cls = type(client)  # `messages` looked up on the class: on a client it may import the module
+    return any(c.__module__.partition(".")[0] == "anthropic" for c in cls.__mro__) and (
+        hasattr(cls, "messages") or hasattr(client, "messages")
     )
 
 

@@ -65,7 +65,12 @@ _TERMINAL_STATUS = frozenset({"completed", "incomplete", "failed", "cancelled"})
 
 def owns(client: Any) -> bool:
     """Whether ``client`` is an OpenAI SDK client (sync, async or Azure)."""
-    return any(cls.__module__.partition(".")[0] == "openai" for cls in type(client).__mro__) and hasattr(client, "chat")
+    # `chat` looked up on the class: on the client it is a cached property that imports the
+    # chat module, which wrap() leaves to the process (it is patched when imported).
+    cls = type(client)
+    return any(c.__module__.partition(".")[0] == "openai" for c in cls.__mro__) and (
+        hasattr(cls, "chat") or hasattr(client, "chat")
+    )
 
 
 def options_holder(client: Any) -> Any:

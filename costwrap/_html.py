@@ -5,11 +5,15 @@ It opens offline in any browser and can be mailed or attached to a ticket as one
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
-from costwrap._format import usd
 from costwrap.reports import Group, Report
+from costwrap.reports import format_usd as usd
+
+MAX_FILLED_DAYS = 3_660
+"""Days with no calls are drawn as empty bars over at most ten years (a longer span plots only days with calls)."""
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:60rem;
@@ -34,9 +38,22 @@ def _short(amount: Decimal) -> str:
     return usd(amount, 4) if amount >= Decimal("0.0001") or not amount else usd(amount)
 
 
+def _every_day(days: list[Group]) -> list[Group]:
+    """``days`` with the days between them that had no calls, as empty groups (a chart to scale in time)."""
+    if not days:
+        return days
+    first, last = date.fromisoformat(days[0].key), date.fromisoformat(days[-1].key)
+    if (last - first).days >= MAX_FILLED_DAYS:
+        return days
+    known = {g.key: g for g in days}
+    span = ((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
+    return [known.get(key) or Group(key) for key in span]
+
+
 def _day_chart(days: list[Group]) -> str:
     if not days:
         return "<p class='muted'>No calls in this period.</p>"
+    days = _every_day(days)
     width, height, pad = 720, 180, 30
     largest = max(g.cost for g in days)
     step = (width - pad) / len(days)
@@ -107,7 +124,7 @@ def render(report: Report) -> str:
         for key, label, value in (
             ("total-cost", "spent", usd(report.cost)),
             ("total-calls", "calls", f"{report.calls:,}"),
-            ("cache-savings", "saved by caching", usd(report.cache_savings)),
+            ("cache-savings", "saved by caching, net of cache writes", usd(report.cache_savings)),
             ("unpriced", "unpriced calls", f"{report.unpriced:,}"),
         )
     )

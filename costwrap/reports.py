@@ -1,8 +1,11 @@
 """Reports over a SQLite ledger: what was spent, on what, and what other models would have cost.
 
-Everything here reads the ledger in one pass with a streaming cursor (memory stays flat however
-many records it holds) and adds money as exact ``Decimal``; nothing is summed by SQLite, whose
-``SUM`` over decimal text would go through floats.
+Everything here reads the ledger in one pass with a streaming cursor and adds money as exact
+``Decimal``; nothing is summed by SQLite, whose ``SUM`` over decimal text would go through floats.
+Memory stays flat however many records a ledger holds: the running totals are kept per (model,
+provider, UTC day), per tag value up to :data:`TAG_GROUP_LIMIT`, and the few most expensive calls.
+The sums run in :data:`EXACT`, a decimal context that never rounds an addition or a product
+(Python's default one rounds to 28 significant digits).
 
 >>> from costwrap.reports import parse_since
 >>> parse_since("7d", now=datetime(2026, 11, 28, tzinfo=UTC))
@@ -19,13 +22,25 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from types import MappingProxyType
 from typing import Any
 
 from costwrap._errors import CostwrapError
 from costwrap._money import MoneyInput, to_decimal
-from costwrap._savings import read_savings
+from costwrap._record import decimal_text
+from costwrap._savings import read_savings, write_premium
 from costwrap._time import from_us, to_us
 from costwrap.pricing import registry
 from costwrap.sinks.sqlite import connect, usage_from_json
@@ -38,9 +53,85 @@ _SPAN_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DAYS_PER_MONTH = 30
 """The month a projection multiplies a day by."""
 
+EXACT = Context(
+    prec=MAX_PREC,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+"""A decimal context in which additions and multiplications are exact, however large the numbers.
+
+Never divide in it: a quotient that does not terminate would be worked out to ``MAX_PREC`` digits.
+"""
+
+TAG_GROUP_LIMIT = 10_000
+"""Distinct tag values a report totals one by one (per table: ``tags`` and ``--by tag:NAME``).
+
+Past it, calls whose value was not seen yet are totalled under :data:`OTHER`, so memory stays
+bounded by this (a tag holding a request or user id has one value per call). Every call is still
+counted exactly once: the totals do not change, only which row a late value lands in.
+"""
+OTHER = "(other)"
+"""The group holding the calls whose tag value came after :data:`TAG_GROUP_LIMIT` others."""
+UNTAGGED = "(untagged)"
+"""The ``--by tag:NAME`` group of calls without that tag."""
+
+CHAT_OPERATIONS = frozenset(
+    {
+        *("chat.completions", "completions", "responses", "responses.compact"),  # OpenAI
+        *("messages", "messages.batches"),  # Anthropic
+        *("generate_content", "batches"),  # Google (batch jobs of generate_content requests)
+    }
+)
+"""Operations that generate text from a prompt: the calls :func:`compare` can re-price on a chat model.
+
+Embeddings (``embeddings``, ``embed_content``) and anything else are left out and counted.
+"""
+
+PRICE_DATA_START = date(2020, 6, 11)
+"""No priced LLM API is older than this (the OpenAI API's launch): an earlier ``--at`` is a mistake
+or a guess, priced at the earliest rates the data holds."""
+
+_SAVINGS_MEMO_SIZE = 1024
+"""Call shapes whose cache savings a report remembers (a ledger repeats the same shapes)."""
+
 
 class ReportError(CostwrapError):
     """Input a report cannot use: a malformed date, an unknown grouping, an unknown model."""
+
+
+def format_usd(amount: Decimal | None, places: int | None = None, *, min_places: int = 0) -> str:
+    """``$1,234.5`` for people: exact unless ``places`` is given, never in exponent notation.
+
+    ``min_places`` pads with zeros (``$35.10``) without rounding anything away. Works in
+    :data:`EXACT`, so 40-digit amounts print every digit.
+
+    >>> format_usd(Decimal("1.6E-7")), format_usd(Decimal("35.1"), min_places=2), format_usd(Decimal("-0.5"))
+    ('$0.00000016', '$35.10', '-$0.5')
+    >>> format_usd(Decimal("12345678901234567890123456789.015"), 2), format_usd(None)
+    ('$12,345,678,901,234,567,890,123,456,789.02', 'unpriced')
+    """
+    if amount is None:
+        return "unpriced"
+    with localcontext(EXACT):
+        if places is not None:
+            amount = amount.quantize(Decimal(1).scaleb(-places))
+        whole, _, frac = format(abs(amount), "f").partition(".")
+    if places is None:
+        frac = frac.rstrip("0")
+    frac = frac.ljust(min_places, "0")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${int(whole):,}" + (f".{frac}" if frac else "")
+
+
+def _utc(parsed: datetime, what: str, text: str) -> datetime:
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ReportError(f"{what} {text!r}: out of range once converted to UTC") from None
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:
@@ -48,21 +139,28 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     text = text.strip()
     span = _SPAN.match(text)
     if span:
-        return (now or datetime.now(UTC)) - timedelta(**{_SPAN_UNITS[span.group(2)]: int(span.group(1))})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{_SPAN_UNITS[span.group(2)]: int(span.group(1))})
+        except OverflowError:
+            raise ReportError(f"--since {text!r}: too far back (dates start at the year 1)") from None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ReportError(f"--since {text!r}: use a span like 7d, 24h, 30m, or a date like 2026-11-01") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _utc(parsed, "--since", text)
 
 
 def parse_date(text: str) -> datetime:
-    """An ISO date or date-time (UTC when naive), for ``--at``."""
+    """An ISO date or date-time for ``--at``, in UTC (naive means UTC).
+
+    >>> parse_date("2026-11-01T01:30+02:00")
+    datetime.datetime(2026, 10, 31, 23, 30, tzinfo=datetime.timezone.utc)
+    """
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ReportError(f"{text!r} is not a date: use 2026-11-01 or 2026-11-01T12:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _utc(parsed, "--at", text)
 
 
 @dataclass(slots=True)
@@ -72,7 +170,9 @@ class Group:
     key: str
     calls: int = 0
     cost: Decimal = _ZERO
+    """USD of the priced calls."""
     unpriced: int = 0
+    """Calls without a price (counted in ``calls``, not in ``cost``)."""
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -81,7 +181,7 @@ class Group:
         return {
             "key": self.key,
             "calls": self.calls,
-            "cost": str(self.cost),
+            "cost": decimal_text(self.cost),
             "unpriced": self.unpriced,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -107,7 +207,7 @@ class Call:
             "timestamp": self.timestamp.isoformat(),
             "provider": self.provider,
             "model": self.model,
-            "cost": str(self.cost),
+            "cost": decimal_text(self.cost),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "tags": dict(self.tags),
@@ -128,16 +228,25 @@ class Report:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_savings: Decimal = _ZERO
+    """What the cache reads saved: priced at the full input rate, minus what they cost."""
+    cache_write_premium: Decimal = _ZERO
+    """What the cache writes cost above the input rate (Anthropic's 1.25x / 2x writes)."""
     cache_savings: Decimal = _ZERO
+    """What caching saved, net: ``cache_read_savings - cache_write_premium`` (negative when the
+    writes cost more than the reads saved)."""
     first: datetime | None = None
     last: datetime | None = None
     groups: list[Group] = field(default_factory=list)
-    """By the ``by`` dimension, most expensive first (by day: in date order)."""
+    """By the ``by`` dimension, most expensive first (by day: in date order). ``tag:NAME`` groups
+    are capped like ``tags``."""
     models: list[Group] = field(default_factory=list)
     tags: list[Group] = field(default_factory=list)
-    """Every ``key=value`` tag, most expensive first."""
+    """Every ``key=value`` tag, most expensive first; past :data:`TAG_GROUP_LIMIT` values, the
+    rest are totalled under :data:`OTHER`. A call with two tags counts in both rows."""
     days: list[Group] = field(default_factory=list)
-    """Spend per UTC day, in date order (what the HTML chart draws)."""
+    """Spend per UTC day with calls, in date order (the HTML chart fills the days between)."""
     top_calls: list[Call] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,12 +256,15 @@ class Report:
             "since": self.since.isoformat() if self.since else None,
             "by": self.by,
             "calls": self.calls,
-            "cost": str(self.cost),
+            "cost": decimal_text(self.cost),
             "unpriced": self.unpriced,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_read_tokens": self.cache_read_tokens,
-            "cache_savings": str(self.cache_savings),
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_read_savings": decimal_text(self.cache_read_savings),
+            "cache_write_premium": decimal_text(self.cache_write_premium),
+            "cache_savings": decimal_text(self.cache_savings),
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
             "groups": [g.to_dict() for g in self.groups],
@@ -163,9 +275,10 @@ class Report:
         }
 
 
+# The full usage is read only for calls that wrote to the cache (for the split of writes by TTL).
 _COLUMNS = (
     "id, timestamp_us, provider, model, priced_as, cost, input_tokens, output_tokens, cache_read_tokens, "
-    "service_tier, batch, tags, request_id"
+    "cache_write_tokens, CASE WHEN cache_write_tokens > 0 THEN usage END, service_tier, batch, tags, request_id"
 )
 
 
@@ -182,7 +295,7 @@ def _rows(path: str | os.PathLike[str], columns: str, since: datetime | None) ->
 
 
 def count_records(path: str | os.PathLike[str], since: datetime | None = None) -> int:
-    """How many records a report over ``since`` will read (for a progress bar)."""
+    """How many records a report over ``since`` will read (for a progress bar: it is a pass of its own)."""
     conn = connect(path, create=False)
     try:
         if since is None:
@@ -210,10 +323,32 @@ def _merge(into: Group, cell: Group) -> None:
     into.output_tokens += cell.output_tokens
 
 
+def _capped(groups: dict[str, Group], key: str, limit: int) -> Group:
+    """The group of ``key``, or :data:`OTHER` once ``limit`` distinct keys are held."""
+    group = groups.get(key)
+    if group is None:
+        if len(groups) >= limit:
+            key = OTHER
+            group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(key)
+    return group
+
+
 @functools.lru_cache(maxsize=4096)
-def _tags(text: str) -> Mapping[str, str]:
-    """A ledger's tags column, parsed once per distinct value (read-only: it is shared)."""
-    return MappingProxyType(json.loads(text)) if text != "{}" else MappingProxyType({})
+def _tag_info(text: str) -> tuple[tuple[str, ...], Mapping[str, str]]:
+    """A ledger's tags column, parsed once per distinct value: its ``key=value`` labels and the tags."""
+    if text == "{}":
+        return (), MappingProxyType({})
+    tags = {str(k): str(v) for k, v in json.loads(text).items()}
+    return tuple(f"{k}={v}" for k, v in tags.items()), MappingProxyType(tags)
+
+
+def _ttl_split(usage_text: str | None) -> tuple[tuple[str, int], ...]:
+    if usage_text is None:
+        return ()
+    by_ttl = json.loads(usage_text).get("cache_write_by_ttl") or {}
+    return tuple(sorted(by_ttl.items()))
 
 
 def _day_date(day: int) -> date:
@@ -232,85 +367,141 @@ def report(
     top: int = 10,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Read a ledger once and total it: ``by`` is ``model``, ``provider``, ``day`` or ``tag:NAME``."""
+    """Read a ledger once and total it: ``by`` is ``model``, ``provider``, ``day`` or ``tag:NAME``.
+
+    ``top`` is how many of the most expensive calls to keep (0: none). Memory is bounded: see
+    :data:`TAG_GROUP_LIMIT` for tags.
+    """
     if by not in ("model", "provider", "day") and not (by.startswith("tag:") and len(by) > len("tag:")):
         raise ReportError(f"--by {by!r}: use model, provider, day or tag:NAME")
     result = Report(ledger=str(path), since=since, by=by)
-    # One pass adds each call to a cell (model, provider, UTC day, tags); the groups are rolled up
-    # from the cells at the end, so a row costs one dictionary look-up however many groups exist.
-    cells: dict[tuple[str, str, int, str], Group] = {}
-    heap: list[tuple[Decimal, int, Call]] = []
-    savings: dict[tuple[Any, ...], Decimal] = {}
-    first_us = last_us = None
-    for n, row in enumerate(_rows(path, _COLUMNS, since), 1):
-        if progress is not None and n % 10_000 == 0:
-            progress(n)
-        (rid, ts_us, provider, model, priced_as, cost_text, inp, out, cached, tier, batch, tags_text, req_id) = row
-        cost = None if cost_text is None else Decimal(cost_text)
-        inp, out, cached = inp or 0, out or 0, cached or 0
-        first_us = ts_us if first_us is None else first_us
-        last_us = ts_us
-        day = ts_us // _DAY_US
-        key = (model or "(unknown)", provider, day, tags_text)
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = Group("")
-        _add(cell, cost, inp, out)
-        result.cache_read_tokens += cached
-        if cost is None:
-            continue
-        if cached and priced_as:
-            shape = (priced_as, provider, inp, cached, _day_date(day), tier, bool(batch))
-            saved = savings.get(shape)
-            if saved is None:  # a ledger repeats the same shapes of call many times
-                saved = savings[shape] = read_savings(*shape)
-            result.cache_savings += saved
-        if top > 0 and (len(heap) < top or (cost, -rid) > heap[0][:2]):
-            call = Call(from_us(ts_us), provider, model, cost, inp, out, _tags(tags_text), req_id)
-            (heapq.heappush if len(heap) < top else heapq.heapreplace)(heap, (cost, -rid, call))
-    result.first = None if first_us is None else from_us(first_us)
-    result.last = None if last_us is None else from_us(last_us)
-    groups: dict[str, dict[str, Group]] = {"model": {}, "provider": {}, "day": {}, "tag": {}, "by_tag": {}}
     tag_name = by[4:] if by.startswith("tag:") else None
-    for (model_name, provider, day, tags_text), cell in cells.items():
-        record_tags = _tags(tags_text)
-        labels = {
-            "model": [model_name],
-            "provider": [provider],
-            "day": [_day_date(day).isoformat()],
-            "tag": [f"{k}={v}" for k, v in record_tags.items()],
-            "by_tag": [str(record_tags.get(tag_name, "(untagged)"))] if tag_name else [],
-        }
-        for dimension, keys in labels.items():
-            for label in keys:
+    limit = TAG_GROUP_LIMIT
+    # Each call is added to its (model, provider, UTC day) cell, whose number is bounded by the
+    # period; model, provider and day totals are rolled up from the cells at the end. Tags are
+    # totalled per value as they come, capped (a tag may be unique to every call).
+    cells: dict[tuple[str, str, int], Group] = {}
+    tag_groups: dict[str, Group] = {}
+    by_tag: dict[str, Group] = {}
+    heap: list[tuple[Decimal, int, Call]] = []
+    # A ledger repeats the same shapes of call many times; remember the latest few.
+    saved_by_reads = functools.lru_cache(maxsize=_SAVINGS_MEMO_SIZE)(read_savings)
+    paid_for_writes = functools.lru_cache(maxsize=_SAVINGS_MEMO_SIZE)(write_premium)
+    first_us = last_us = None
+    with localcontext(EXACT):
+        for n, row in enumerate(_rows(path, _COLUMNS, since), 1):
+            if progress is not None and n % 10_000 == 0:
+                progress(n)
+            (rid, ts_us, provider, model, priced_as, cost_text, inp, out, cached, written, usage_text, tier, batch,
+             tags_text, req_id) = row  # fmt: skip
+            cost = None if cost_text is None else Decimal(cost_text)
+            inp, out, cached, written = inp or 0, out or 0, cached or 0, written or 0
+            first_us = ts_us if first_us is None else first_us
+            last_us = ts_us
+            day = ts_us // _DAY_US
+            key = (model or "(unknown)", provider, day)
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = Group("")
+            _add(cell, cost, inp, out)
+            labels, record_tags = _tag_info(tags_text)
+            for label in labels:
+                _add(_capped(tag_groups, label, limit), cost, inp, out)
+            if tag_name is not None:
+                _add(_capped(by_tag, record_tags.get(tag_name, UNTAGGED), limit), cost, inp, out)
+            result.cache_read_tokens += cached
+            result.cache_write_tokens += written
+            if cost is None:
+                continue
+            if priced_as and (cached or written):
+                when = _day_date(day)
+                if cached:
+                    result.cache_read_savings += saved_by_reads(
+                        priced_as, provider, inp, cached, when, tier, bool(batch)
+                    )
+                if written:
+                    split = _ttl_split(usage_text)
+                    result.cache_write_premium += paid_for_writes(
+                        priced_as, provider, inp, written, split, when, tier, bool(batch)
+                    )
+            if top > 0 and (len(heap) < top or (cost, -rid) > heap[0][:2]):
+                call = Call(from_us(ts_us), provider, model, cost, inp, out, record_tags, req_id)
+                (heapq.heappush if len(heap) < top else heapq.heapreplace)(heap, (cost, -rid, call))
+        result.cache_savings = result.cache_read_savings - result.cache_write_premium
+        result.first = None if first_us is None else from_us(first_us)
+        result.last = None if last_us is None else from_us(last_us)
+        groups: dict[str, dict[str, Group]] = {"model": {}, "provider": {}, "day": {}}
+        for (model_name, provider, day), cell in cells.items():
+            for dimension, label in (
+                ("model", model_name),
+                ("provider", provider),
+                ("day", _day_date(day).isoformat()),
+            ):
                 _merge(groups[dimension].setdefault(label, Group(label)), cell)
-    for cell in cells.values():
-        result.calls += cell.calls
-        result.cost += cell.cost
-        result.unpriced += cell.unpriced
-        result.input_tokens += cell.input_tokens
-        result.output_tokens += cell.output_tokens
+            result.calls += cell.calls
+            result.cost += cell.cost
+            result.unpriced += cell.unpriced
+            result.input_tokens += cell.input_tokens
+            result.output_tokens += cell.output_tokens
     result.models = _ranked(groups["model"])
-    result.tags = _ranked(groups["tag"])
+    result.tags = _ranked(tag_groups)
     result.days = [groups["day"][d] for d in sorted(groups["day"])]
-    result.groups = {
-        "model": result.models,
-        "provider": _ranked(groups["provider"]),
-        "day": result.days,
-    }.get(by) or _ranked(groups["by_tag"])
+    if by == "model":
+        result.groups = result.models
+    elif by == "provider":
+        result.groups = _ranked(groups["provider"])
+    elif by == "day":
+        result.groups = result.days
+    else:
+        result.groups = _ranked(by_tag)
     result.top_calls = [call for _, _, call in sorted(heap, key=lambda i: i[:2], reverse=True)]
     return result
 
 
+EXCLUSIONS = ("not_chat", "no_usage", "unpriced", "invalid_usage")
+"""Why :func:`compare` leaves a call out, in the order checked: not a chat/generation call (an
+embedding, ...), no usage recorded, no price as it ran, usage that cannot be priced."""
+
+
+@dataclass(slots=True)
+class Actual:
+    """A ledger's calls as they ran, and the like-for-like part that :func:`compare` re-prices.
+
+    The comparison holds only calls that can be priced on both sides: chat/generation calls with
+    usage and a price as they ran. ``excluded`` says how many were left out, by reason.
+    """
+
+    calls: int = 0
+    """Every call read."""
+    cost: Decimal = _ZERO
+    """USD of every priced call, compared or not."""
+    unpriced: int = 0
+    compared_calls: int = 0
+    compared_cost: Decimal = _ZERO
+    """What the compared calls cost as they ran: the figure each alternative is set against."""
+    excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, 0))
+    """Calls left out, by reason (see :data:`EXCLUSIONS`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: money as decimal strings."""
+        return {
+            "calls": self.calls,
+            "cost": decimal_text(self.cost),
+            "unpriced": self.unpriced,
+            "compared_calls": self.compared_calls,
+            "compared_cost": decimal_text(self.compared_cost),
+            "excluded": dict(self.excluded),
+        }
+
+
 @dataclass(slots=True)
 class Alternative:
-    """What a ledger's calls would have cost on one model."""
+    """What the compared calls would have cost on one model."""
 
     model: str
     cost: Decimal = _ZERO
     priced_calls: int = 0
-    skipped: int = 0
-    """Calls that could not be re-priced: no usage recorded."""
+    """The calls re-priced: :attr:`Actual.compared_calls`, the same for every model."""
     priced_as: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -318,9 +509,8 @@ class Alternative:
         return {
             "model": self.model,
             "priced_as": self.priced_as,
-            "cost": str(self.cost),
+            "cost": decimal_text(self.cost),
             "priced_calls": self.priced_calls,
-            "skipped": self.skipped,
         }
 
 
@@ -330,11 +520,13 @@ def compare(
     *,
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[Group, list[Alternative]]:
-    """What the ledger's calls cost, and what they would have cost on each of ``models``.
+) -> tuple[Actual, list[Alternative]]:
+    """What the ledger's calls cost, and what the same calls would have cost on each of ``models``.
 
-    Every recorded call's usage is re-priced on its own: long-context tiers, the call's date and
-    its batch mode all apply as they would have.
+    Like for like: only chat/generation calls with usage and a price as they ran are compared
+    (:attr:`Actual.compared_cost` against each :attr:`Alternative.cost`); the rest are counted in
+    :attr:`Actual.excluded`. Each call's usage is re-priced on its own: long-context tiers, the
+    call's date and its batch mode all apply as they would have.
     """
     names = [m.strip() for m in models if m.strip()]
     if not names:
@@ -345,28 +537,46 @@ def compare(
         if match is None:
             raise ReportError(f"unknown model {name!r}: `costwrap models --search` lists the priced ones")
         alternatives.append(Alternative(name, priced_as=match.entry.id))
-    actual = Group("actual")
-    columns = "timestamp_us, cost, input_tokens, output_tokens, usage, batch"
-    for n, (ts_us, cost_text, inp, out, usage_text, batch) in enumerate(_rows(path, columns, since), 1):
-        _add(actual, None if cost_text is None else Decimal(cost_text), inp or 0, out or 0)
-        usage = usage_from_json(usage_text)
-        at = from_us(ts_us)
-        for alt in alternatives:
-            if usage is None:
-                alt.skipped += 1
+    actual = Actual()
+    excluded = actual.excluded
+    columns = "timestamp_us, operation, cost, usage, batch"
+    with localcontext(EXACT):
+        for n, (ts_us, operation, cost_text, usage_text, batch) in enumerate(_rows(path, columns, since), 1):
+            if progress is not None and n % 10_000 == 0:
+                progress(n)
+            actual.calls += 1
+            cost = None if cost_text is None else Decimal(cost_text)
+            if cost is None:
+                actual.unpriced += 1
+            else:
+                actual.cost += cost
+            if operation not in CHAT_OPERATIONS:
+                excluded["not_chat"] += 1
                 continue
-            price = registry.price(alt.model, usage=usage, at=at, batch=bool(batch))
-            assert price is not None  # looked up above
-            alt.cost += price.total
-            alt.priced_calls += 1
-        if progress is not None and n % 10_000 == 0:
-            progress(n)
+            if usage_text is None:
+                excluded["no_usage"] += 1
+                continue
+            if cost is None:
+                excluded["unpriced"] += 1
+                continue
+            usage, at = usage_from_json(usage_text), from_us(ts_us)
+            try:
+                prices = [registry.price(alt.model, usage=usage, at=at, batch=bool(batch)) for alt in alternatives]
+            except (ValueError, TypeError):  # counts no model could price (a hand-edited ledger)
+                excluded["invalid_usage"] += 1
+                continue
+            actual.compared_calls += 1
+            actual.compared_cost += cost
+            for alt, price in zip(alternatives, prices, strict=True):
+                assert price is not None  # looked up above
+                alt.cost += price.total
+                alt.priced_calls += 1
     return actual, alternatives
 
 
 @dataclass(frozen=True, slots=True)
 class Projection:
-    """A model's cost for a steady volume of identical requests."""
+    """A model's cost for a steady volume of identical requests (exact: ``per_day * days == per_month``)."""
 
     model: str
     priced_as: str
@@ -379,9 +589,9 @@ class Projection:
         return {
             "model": self.model,
             "priced_as": self.priced_as,
-            "per_request": str(self.per_request),
-            "per_day": str(self.per_day),
-            "per_month": str(self.per_month),
+            "per_request": decimal_text(self.per_request),
+            "per_day": decimal_text(self.per_day),
+            "per_month": decimal_text(self.per_month),
         }
 
 
@@ -399,7 +609,7 @@ def project(
     """Tokens per request x volume x rate: one request priced exactly, times the volume.
 
     ``cached_share`` of the input is read from the cache (rounded down to whole tokens, so the
-    projection never flatters the cache).
+    projection never flatters the cache). Nothing is rounded, however large the volume.
     """
     share = to_decimal(cached_share, "cached share")
     if not 0 <= share <= 1:
@@ -410,10 +620,12 @@ def project(
     match = registry.lookup(model)
     if match is None:
         raise ReportError(f"unknown model {model!r}: `costwrap models --search` lists the priced ones")
-    cached = int(input_tokens * share)
-    price = registry.price(
-        model, input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output_tokens, batch=batch, at=at
-    )
-    assert price is not None  # looked up above
-    per_day = price.total * requests_per_day
-    return Projection(model, price.model, price.total, per_day, per_day * days_per_month)
+    with localcontext(EXACT):
+        cached = int(input_tokens * share)
+        price = registry.price(
+            model, input_tokens=input_tokens, cache_read_tokens=cached, output_tokens=output_tokens, batch=batch, at=at
+        )
+        assert price is not None  # looked up above
+        per_day = price.total * requests_per_day
+        per_month = per_day * days_per_month
+    return Projection(model, price.model, price.total, per_day, per_month)

@@ -25,7 +25,7 @@ from costwrap._config import Sink
 from costwrap._context import active
 from costwrap._dispatch import emit
 from costwrap._errors import BudgetExceeded
-from costwrap._guard import guard, report
+from costwrap._guard import absorb, guard, report
 from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping, new_record
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
@@ -342,14 +342,14 @@ class Call:
         wall = self.wall
         if self.point.kind == "retrieve" and extracted is not None and extracted.created_at:
             wall = extracted.created_at  # a background response is priced at its creation
-        all_notes = list(extracted.notes if extracted else ()) + list(notes)
+        all_notes = [*extracted.notes, *notes] if extracted is not None else list(notes)
         cost = None
         breakdown: Mapping[str, Any] = EMPTY_MAPPING
         source = priced_as = None
         unpriced_name = None
         if usage is not None and model is not None:
             priced = False
-            with guard("pricing a call"):
+            try:
                 match, name = self._lookup(model, request_model)
                 if match is None:
                     unpriced_name = name
@@ -369,15 +369,19 @@ class Call:
                                 context,
                                 provider=self.provider,
                             )
+                            cost, breakdown, price_notes = price.total, price.breakdown, price.notes
                         else:
-                            price = registry.price_match(match, usage, day, context)
+                            cost, breakdown, price_notes = registry.price_parts(match, usage, day, context)
                     except ValueError as exc:
                         all_notes.append(f"could not be priced: {exc}")
                         report("pricing a call", exc)
                     else:
-                        cost, breakdown, source, priced_as = price.total, price.breakdown, price.source, price.model
-                        all_notes.extend(price.notes)
+                        source, priced_as = match.entry.source, match.entry.id
+                        all_notes.extend(price_notes)
                 priced = True
+            except Exception as exc:
+                if not absorb("pricing a call", exc):
+                    raise
             if not priced:
                 all_notes.append("pricing failed with an internal error (see the costwrap log): cost unknown")
         elif usage is None:
@@ -412,6 +416,8 @@ class Call:
 
     def _lookup(self, model: str, request_model: str | None) -> tuple[Any, str]:
         model_map = self.options.model_map
+        if not model_map and (request_model is None or request_model == model):
+            return registry.lookup(model, self.provider), model  # the common case, in one step
         names = [model_map.get(model, model)]
         if request_model and request_model != model:
             if self.provider in self.spec.request_model_first:
@@ -572,13 +578,17 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
     def handler(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not switch.on:
             return wrapped(*args, **kwargs)
-        call = None
-        flow = None
-        with guard("preparing a call"):
+        # try/except rather than `with guard(...)` on this path: the same rule (see _guard),
+        # without a context-manager object per stage and call.
+        call = flow = None
+        try:
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
                 call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
                 flow = call.open_charge()
+        except Exception as exc:
+            if not absorb("preparing a call", exc):
+                raise
         if call is None:
             return wrapped(*args, **kwargs)
         if flow is not None:
@@ -591,8 +601,11 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
         except BaseException:
             call.close_charge()  # a failed call bills nothing: release its reservations
             raise
-        with guard("recording a call"):
+        try:
             result = call.finish(result)
+        except Exception as exc:
+            if not absorb("recording a call", exc):
+                raise
         if not call.deferred:
             call.close_charge()  # after the sinks have the record: may raise BudgetExceeded
         return result
@@ -607,10 +620,13 @@ def async_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrum
         if not switch.on:
             return wrapped(*args, **kwargs)
         call = None
-        with guard("preparing a call"):
+        try:
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
                 call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
+        except Exception as exc:
+            if not absorb("preparing a call", exc):
+                raise
         if call is None:
             return wrapped(*args, **kwargs)
         return _call_async(call, wrapped, args, kwargs)
@@ -632,8 +648,11 @@ async def _call_async(call: Call, wrapped: Callable[..., Any], args: tuple[Any, 
     except BaseException:
         await call.aclose_charge()
         raise
-    with guard("recording a call"):
+    try:
         result = call.finish(result)
+    except Exception as exc:
+        if not absorb("recording a call", exc):
+            raise
     if not call.deferred:
         await call.aclose_charge()
     return result

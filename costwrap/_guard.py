@@ -69,6 +69,19 @@ class guard:  # noqa: N801 - used like a function: `with guard("pricing"):`
         return True
 
 
+def absorb(stage: str, exc: Exception) -> bool:
+    """The :class:`guard` decision for code that catches the exception itself (the hot path).
+
+    ``except Exception as exc: if not absorb(stage, exc): raise`` behaves like ``with guard(stage):``
+    without allocating a context manager per call: True when ``exc`` was reported and swallowed,
+    False when it must propagate (an enforcement error, or strict mode).
+    """
+    if isinstance(exc, ESCAPING) or get_config().strict:
+        return False
+    report(stage, exc)
+    return True
+
+
 def reset_reported() -> None:
     """Forget which errors were logged, so the next one logs its traceback again (for tests)."""
     with _reported_lock:

@@ -260,7 +260,17 @@ class Registry:
             raise
 
     def price_match(self, match: Match, usage: Usage, day: int, context: Context) -> Price:
-        """Price ``usage`` with a resolved entry on a UTC day number (the hot path of a call)."""
+        """Price ``usage`` with a resolved entry on a UTC day number."""
+        total, breakdown, notes = self.price_parts(match, usage, day, context)
+        entry = match.entry
+        return _new_price(
+            total=total, breakdown=breakdown, model=entry.id, provider=entry.provider, source=entry.source, notes=notes
+        )
+
+    def price_parts(
+        self, match: Match, usage: Usage, day: int, context: Context
+    ) -> tuple[Decimal, Mapping[str, Decimal], tuple[str, ...]]:
+        """:meth:`price_match` as (total, breakdown, notes), without a Price (a wrapped call's hot path)."""
         entry = match.entry
         resolved = entry.rates(day, context)
         total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)
@@ -276,14 +286,7 @@ class Registry:
                 notes.append(f"discount multiplier {multiplier} applied")
         if match.notes:
             notes[:0] = match.notes
-        return _new_price(
-            total=total,
-            breakdown=MappingProxyType(breakdown),
-            model=entry.id,
-            provider=entry.provider,
-            source=entry.source,
-            notes=tuple(notes) if notes else (),
-        )
+        return total, MappingProxyType(breakdown), tuple(notes) if notes else ()
 
     def price_steps(
         self,

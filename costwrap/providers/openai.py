@@ -148,6 +148,29 @@ def completion_usage(u: Any, notes: list[str]) -> Usage:
     """A ``CompletionUsage`` (chat and legacy completions) as a :class:`Usage`."""
     prompt = attr(u, "prompt_tokens_details")
     completion = attr(u, "completion_tokens_details")
+    if not isinstance(u, dict):
+        # The SDK's own models, the every-call case: read the seven counts at once and take the
+        # careful path (`count`, which notes malformed values) only if one is not a plain count.
+        i = getattr(u, "prompt_tokens", None)
+        o = getattr(u, "completion_tokens", None)
+        cr = getattr(prompt, "cached_tokens", None)
+        cw = getattr(prompt, "cache_write_tokens", None)
+        r = getattr(completion, "reasoning_tokens", None)
+        ai = getattr(prompt, "audio_tokens", None)
+        ao = getattr(completion, "audio_tokens", None)
+        for v in (i, o, cr, cw, r, ai, ao):
+            if v is not None and (v.__class__ is not int or v < 0):
+                break
+        else:
+            return new_usage(
+                input_tokens=i or 0,
+                output_tokens=o or 0,
+                cache_read_tokens=cr or 0,
+                cache_write_tokens=cw or 0,
+                reasoning_tokens=r or 0,
+                input_audio_tokens=ai or 0,
+                output_audio_tokens=ao or 0,
+            )
     return new_usage(
         input_tokens=count(u, "prompt_tokens", notes),
         output_tokens=count(u, "completion_tokens", notes),

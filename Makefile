@@ -20,7 +20,7 @@ $(VENV)/.demo: $(BIN)/python pyproject.toml
 	@touch $@
 
 $(VENV)/.test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test,bench]'
 	@touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo

@@ -62,16 +62,13 @@ class _Recorder:
             return watch.over(self._self_acc)
         return None
 
-    def _self_take(self, item: Any) -> bool:
-        """Show ``item`` to the accumulator; False hides it. A failing accumulator is dropped."""
-        try:
-            return bool(self._self_acc.add(item))
-        except Exception as exc:
-            if get_config().strict:
-                raise
-            report("reading a stream chunk", exc)
-            self._self_acc = _Blind(self._self_acc)
-            return True
+    def _self_drop_accumulator(self, exc: Exception) -> bool:
+        """The accumulator failed on a chunk: report it, stop reading chunks, pass them all on."""
+        if get_config().strict:
+            raise exc
+        report("reading a stream chunk", exc)
+        self._self_acc = _Blind(self._self_acc)
+        return True
 
 
 class _Blind:
@@ -123,10 +120,16 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
                 with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
                     self._self_finish(False)
                 raise
-            if self._self_take(item):
-                exceeded = self._self_over_budget()
-                if exceeded is not None:
-                    self._self_stop(exceeded)
+            # Inlined (not helper methods): this runs for every chunk of every stream.
+            try:
+                keep = self._self_acc.add(item)
+            except Exception as exc:  # noqa: BLE001 - reported there; the stream must go on
+                keep = self._self_drop_accumulator(exc)
+            if keep:
+                if self._self_call.watch is not None:
+                    exceeded = self._self_over_budget()
+                    if exceeded is not None:
+                        self._self_stop(exceeded)
                 return item
 
     def _self_stop(self, exceeded: BudgetExceeded) -> None:
@@ -201,10 +204,15 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
                 with contextlib.suppress(BudgetExceeded):  # the error in flight wins (cancellation)
                     await self._self_afinish(False)
                 raise
-            if self._self_take(item):
-                exceeded = self._self_over_budget()
-                if exceeded is not None:
-                    await self._self_astop(exceeded)
+            try:
+                keep = self._self_acc.add(item)
+            except Exception as exc:  # noqa: BLE001 - reported there; the stream must go on
+                keep = self._self_drop_accumulator(exc)
+            if keep:
+                if self._self_call.watch is not None:
+                    exceeded = self._self_over_budget()
+                    if exceeded is not None:
+                        await self._self_astop(exceeded)
                 return item
 
     async def _self_afinish(self, completed: bool) -> None:

@@ -120,7 +120,7 @@ class Resolved:
     the same per token and per request, so pricing a part is one exact multiplication.
     """
 
-    __slots__ = ("per_million", "per_unit", "tiered", "variant")
+    __slots__ = ("_by_tier", "_starts", "per_million", "per_unit", "tiered", "variant")
 
     def __init__(self, per_million: dict[str, Rate], variant: bool) -> None:
         self.per_million = per_million
@@ -128,9 +128,25 @@ class Resolved:
         """Whether a variant (batch, flex, priority, fast) supplied any of the rates."""
         self.per_unit = {name: _per_unit(name, rate) for name, rate in per_million.items()}
         self.tiered = any(isinstance(rate, Tiered) for rate in per_million.values())
+        # Every tier start of every rate: between two of them all rates are constant, so the
+        # resolved rates are built once per such band, not per request.
+        self._starts = tuple(
+            sorted({start for rate in self.per_unit.values() if isinstance(rate, Tiered) for start, _ in rate.tiers})
+        )
+        self._by_tier: dict[int, dict[str, Decimal]] = {}
 
     def at(self, input_tokens: int) -> dict[str, Decimal]:
-        """Per-unit rates for a request with this total input (tiers resolved)."""
+        """Per-unit rates for a request with this total input (tiers resolved). Do not mutate."""
         if not self.tiered:
             return self.per_unit  # type: ignore[return-value]
-        return {k: v.at(input_tokens) if isinstance(v, Tiered) else v for k, v in self.per_unit.items()}
+        band = 0
+        for start in self._starts:
+            if input_tokens > start:
+                band += 1
+            else:
+                break
+        rates = self._by_tier.get(band)
+        if rates is None:
+            rates = {k: v.at(input_tokens) if isinstance(v, Tiered) else v for k, v in self.per_unit.items()}
+            self._by_tier[band] = rates
+        return rates

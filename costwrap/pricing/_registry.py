@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -166,16 +166,21 @@ class Registry:
                     return Match(entry, (note,) if note else ())
         return None
 
-    def _tables_for(self, provider: str | None, name: str) -> list[Table]:
+    def _tables_for(self, provider: str | None, name: str) -> Iterator[Table]:
+        # A generator: tables load on first use, and a search that ends early loads no more.
         if provider is not None:
             table = shipped_table(provider)
-            if table is None:
-                return []
-            return [table] + [t for p in table.fallback if (t := shipped_table(p)) is not None]
-        tables = [t for p in SHIPPED_PROVIDERS if (t := shipped_table(p)) is not None]
+            if table is not None:
+                yield table
+                yield from (t for p in table.fallback if (t := shipped_table(p)) is not None)
+            return
         # A name that looks like a first-party model is tried in that provider's table first.
-        first = [t for t in tables if t.provider in _FIRST_PARTY and t.model_rule and t.model_rule(name)]
-        return first + [t for t in tables if t not in first]
+        first: list[Table] = []
+        for p in SHIPPED_PROVIDERS:
+            if p in _FIRST_PARTY and (t := shipped_table(p)) is not None and t.model_rule and t.model_rule(name):
+                first.append(t)
+                yield t
+        yield from (t for p in SHIPPED_PROVIDERS if (t := shipped_table(p)) is not None and t not in first)
 
     # --- pricing ------------------------------------------------------------------------------
 

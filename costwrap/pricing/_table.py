@@ -7,8 +7,9 @@ and request context, caching the answer.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,9 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 Context = tuple[str | None, bool, str | None]
 """(service_tier, batch, speed) of a request: what selects a price variant."""
 
+Variant = tuple[Mapping[str, str], int | None, dict[str, Rate]]
+"""(when, start day, rates) of a price variant."""
+
 STANDARD_TIERS = frozenset({None, "default", "standard", "auto", "on_demand"})
 """Service tiers that mean the standard price."""
 
@@ -49,6 +53,7 @@ class ModelEntry:
     __slots__ = (
         "_cache",
         "_epochs",
+        "_loader",
         "_prices",
         "_rule",
         "_variants",
@@ -74,8 +79,9 @@ class ModelEntry:
         context_window: int | None = None,
         max_output_tokens: int | None = None,
         base_cache_ttl: str | None = None,
+        loader: Callable[[], tuple[list[tuple[int | None, dict[str, Rate]]], list[Variant]]] | None = None,
     ) -> None:
-        if not prices:
+        if not prices and loader is None:
             raise ValueError(f"{model_id}: a model needs at least one set of prices")
         self.id = model_id
         self.provider = provider
@@ -86,12 +92,35 @@ class ModelEntry:
         """The most output tokens one request can produce, where known (budget pre-flight uses it)."""
         self.base_cache_ttl = base_cache_ttl
         self._rule = rule
-        self._prices = tuple(prices)
+        self._cache: dict[tuple[int, Context], Resolved] = {}
+        # A shipped table's rates are parsed when the model is first priced (`loader`): most
+        # processes price a handful of its hundreds of models, and parsing them all was most of
+        # the table's first load.
+        self._loader = loader
+        self._prices: tuple[tuple[int | None, dict[str, Rate]], ...] = ()
+        self._variants: tuple[Variant, ...] = ()
+        self._epochs: tuple[int, ...] = ()
+        if loader is None:
+            self._set(list(prices), list(variants))
+
+    def _set(
+        self,
+        prices: list[tuple[int | None, dict[str, Rate]]],
+        variants: Sequence[tuple[Mapping[str, str], int | None, dict[str, Rate]]],
+    ) -> None:
         self._variants = tuple((dict(when), start, rates) for when, start, rates in variants)
-        starts = {start for start, _ in self._prices if start is not None}
+        starts = {start for start, _ in prices if start is not None}
         starts |= {start for _, start, _ in self._variants if start is not None}
         self._epochs = tuple(sorted(starts))
-        self._cache: dict[tuple[int, Context], Resolved] = {}
+        self._prices = tuple(prices)  # last: a reader that sees prices sees the rest
+
+    def _load(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            prices, variants = loader()
+            if not prices:
+                raise ValueError(f"{self.id}: a model needs at least one set of prices")
+            self._set(prices, variants)
 
     def matches(self, name: str) -> bool:
         """Whether this entry answers to the (lower-case) ``name``."""
@@ -99,6 +128,8 @@ class ModelEntry:
 
     def rates(self, day: int, context: Context = (None, False, None)) -> Resolved:
         """The rates in force on ``day`` (days since 1970-01-01, UTC) for a request ``context``."""
+        if not self._prices:
+            self._load()
         epoch = 0
         for start in self._epochs:
             if day >= start:
@@ -181,8 +212,35 @@ def _base_ttl(provider: str, model_id: str) -> str | None:
     return {"openai": "30m", "azure": "30m", "anthropic": "5m", "bedrock": "5m"}.get(provider)
 
 
-def table_from_document(doc: Mapping[str, Any], where: str) -> Table:
-    """Build a :class:`Table` from a price document (the shipped JSON format), validating it."""
+def _parse_prices(raw: Mapping[str, Any], at: str) -> tuple[list[tuple[int | None, dict[str, Rate]]], list[Variant]]:
+    prices = [
+        (
+            _start_day(p.get("from"), f"{at}.prices[{j}].from"),
+            parse_rates(p.get("rates"), f"{at}.prices[{j}].rates"),
+        )
+        for j, p in enumerate(raw.get("prices") or [])
+    ]
+    variants: list[Variant] = []
+    for j, v in enumerate(raw.get("variants") or []):
+        when = v.get("when")
+        if not isinstance(when, Mapping) or not when:
+            raise ValueError(f"{at}.variants[{j}].when: expected a non-empty table")
+        variants.append(
+            (
+                {str(k): str(val) for k, val in when.items()},
+                _start_day(v.get("from"), f"{at}.variants[{j}].from"),
+                parse_rates(v.get("rates"), f"{at}.variants[{j}].rates"),
+            )
+        )
+    return prices, variants
+
+
+def table_from_document(doc: Mapping[str, Any], where: str, *, lazy: bool = False) -> Table:
+    """Build a :class:`Table` from a price document (the shipped JSON format), validating it.
+
+    ``lazy`` (the shipped tables, already checked by the test suite) parses each model's rates
+    on its first use instead of now.
+    """
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{where}: schema_version must be {SCHEMA_VERSION}")
     provider = doc.get("provider")
@@ -202,25 +260,8 @@ def table_from_document(doc: Mapping[str, Any], where: str) -> Table:
         if not isinstance(model_id, str) or not model_id:
             raise ValueError(f"{at}: 'id' must be a non-empty string")
         at = f"{where}: model {model_id!r}"
-        prices = [
-            (
-                _start_day(p.get("from"), f"{at}.prices[{j}].from"),
-                parse_rates(p.get("rates"), f"{at}.prices[{j}].rates"),
-            )
-            for j, p in enumerate(raw.get("prices") or [])
-        ]
-        variants = []
-        for j, v in enumerate(raw.get("variants") or []):
-            when = v.get("when")
-            if not isinstance(when, Mapping) or not when:
-                raise ValueError(f"{at}.variants[{j}].when: expected a non-empty table")
-            variants.append(
-                (
-                    {str(k): str(val) for k, val in when.items()},
-                    _start_day(v.get("from"), f"{at}.variants[{j}].from"),
-                    parse_rates(v.get("rates"), f"{at}.variants[{j}].rates"),
-                )
-            )
+        loader = functools.partial(_parse_prices, raw, at)
+        prices, variants = ([], []) if lazy else loader()
         models.append(
             ModelEntry(
                 model_id=model_id,
@@ -229,6 +270,7 @@ def table_from_document(doc: Mapping[str, Any], where: str) -> Table:
                 rule=compile_rule(raw.get("match") or {"equals": model_id}, f"{at}.match"),
                 prices=prices,
                 variants=variants,
+                loader=loader if lazy else None,
                 name=raw.get("name"),
                 context_window=raw.get("context_window"),
                 max_output_tokens=raw.get("max_output_tokens"),
@@ -261,6 +303,6 @@ def shipped_table(provider: str) -> Table | None:
 
                 name = f"data/{provider}.json"
                 text = resources.files("costwrap.pricing").joinpath(name).read_text(encoding="utf-8")
-                table = table_from_document(json.loads(text), name)
+                table = table_from_document(json.loads(text), name, lazy=True)
                 _shipped[provider] = table
     return table

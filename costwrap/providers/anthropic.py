@@ -109,9 +109,16 @@ def usage_from(u: Any, notes: list[str]) -> Usage:
 
     ``input_tokens`` there excludes the cache; costwrap's includes it.
     """
-    uncached = count(u, "input_tokens", notes)
-    cache_read = count(u, "cache_read_input_tokens", notes)
-    cache_write = count(u, "cache_creation_input_tokens", notes)
+    uncached = attr(u, "input_tokens")
+    cache_read = attr(u, "cache_read_input_tokens")
+    cache_write = attr(u, "cache_creation_input_tokens")
+    # The common case, plain counts, without the careful path (`count` notes malformed values).
+    if not (uncached.__class__ is int and uncached >= 0):
+        uncached = count(u, "input_tokens", notes)
+    if not (cache_read.__class__ is int and cache_read >= 0):
+        cache_read = count(u, "cache_read_input_tokens", notes)
+    if not (cache_write.__class__ is int and cache_write >= 0):
+        cache_write = count(u, "cache_creation_input_tokens", notes)
     split = attr(u, "cache_creation")
     by_ttl: Mapping[str, int] = EMPTY_MAPPING
     if split is not None:

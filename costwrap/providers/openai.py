@@ -273,35 +273,38 @@ class ChatAccumulator:
 
     def add(self, chunk: Any) -> bool:
         """Take in one chunk; hide the usage-only chunk costwrap asked for."""
-        model = chunk.model
-        if model:  # Azure's first chunk has model "" and id ""
-            self.model = model
+        # Runs for every chunk: the model is read until one names it (Azure's first chunk has
+        # model "" and id ""), the rest only on the usage chunk.
+        if self.model is None:
+            self.model = chunk.model or None
         choices = chunk.choices
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
+            self.model = chunk.model or self.model
             self.service_tier = getattr(chunk, "service_tier", None) or self.service_tier
             self.request_id = chunk.id or self.request_id
             if self._hide and not choices:
                 return False
+        parts = self.parts
         for choice in choices:
             if self._legacy:
                 text = choice.text
                 if text:
-                    self.parts.append(text)
+                    parts.append(text)
                 continue
             delta = choice.delta
             if delta is None:
                 continue
             text = delta.content
             if text:
-                self.parts.append(text)
+                parts.append(text)
             calls = delta.tool_calls
             if calls:
                 for call in calls:
                     fn = call.function
                     if fn is not None and fn.arguments:
-                        self.parts.append(fn.arguments)
+                        parts.append(fn.arguments)
         return True
 
     def result(self) -> Extracted:

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
+from costwrap._format import usd
 from costwrap.reports import Group, Report
-from costwrap.reports import format_usd as usd
 
 MAX_FILLED_DAYS = 3_660
 """Days with no calls are drawn as empty bars over at most ten years (a longer span plots only days with calls)."""

@@ -58,9 +58,9 @@ class _Out:
 
 
 def _usd(amount: Decimal | None, places: int | None = None, *, min_places: int = 0) -> str:
-    from costwrap.reports import format_usd
+    from costwrap._format import usd
 
-    return format_usd(amount, places, min_places=min_places)
+    return usd(amount, places, min_places=min_places)
 
 
 def _note(command: str, text: str) -> None:

@@ -101,30 +101,6 @@ class ReportError(CostwrapError):
     """Input a report cannot use: a malformed date, an unknown grouping, an unknown model."""
 
 
-def format_usd(amount: Decimal | None, places: int | None = None, *, min_places: int = 0) -> str:
-    """``$1,234.5`` for people: exact unless ``places`` is given, never in exponent notation.
-
-    ``min_places`` pads with zeros (``$35.10``) without rounding anything away. Works in
-    :data:`EXACT`, so 40-digit amounts print every digit.
-
-    >>> format_usd(Decimal("1.6E-7")), format_usd(Decimal("35.1"), min_places=2), format_usd(Decimal("-0.5"))
-    ('$0.00000016', '$35.10', '-$0.5')
-    >>> format_usd(Decimal("12345678901234567890123456789.015"), 2), format_usd(None)
-    ('$12,345,678,901,234,567,890,123,456,789.02', 'unpriced')
-    """
-    if amount is None:
-        return "unpriced"
-    with localcontext(EXACT):
-        if places is not None:
-            amount = amount.quantize(Decimal(1).scaleb(-places))
-        whole, _, frac = format(abs(amount), "f").partition(".")
-    if places is None:
-        frac = frac.rstrip("0")
-    frac = frac.ljust(min_places, "0")
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${int(whole):,}" + (f".{frac}" if frac else "")
-
-
 def _utc(parsed: datetime, what: str, text: str) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)

@@ -449,3 +449,17 @@ def test_models_lists_user_and_shipped_entries() -> None:
     assert openai_models[0] == "mine"
     assert "gpt-4o-mini" in openai_models
     assert "claude-haiku-4-5" not in openai_models
+
+
+def test_a_price_is_exact_whatever_decimal_context_the_caller_set() -> None:
+    from decimal import localcontext
+
+    # 123,456,789 input tokens at $0.15/M and 987,654,321 output at $0.60/M: exact, by hand.
+    want = Decimal(123_456_789) * Decimal("0.15") / 1_000_000 + Decimal(987_654_321) * Decimal("0.60") / 1_000_000
+    assert want == Decimal("611.11111095")
+    with localcontext() as ctx:
+        ctx.prec = 5  # the caller's own business; it must not round costwrap's money
+        price = costwrap.price("gpt-4o-mini", input_tokens=123_456_789, output_tokens=987_654_321, provider="openai")
+    assert price is not None and price.total == want
+    huge = costwrap.price("gpt-4o-mini", input_tokens=10**30, provider="openai")
+    assert huge is not None and huge.total == Decimal("0.15") * 10**24

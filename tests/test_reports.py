@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from costwrap import CostRecord, Usage, reports
+from costwrap._format import usd
 from costwrap.sinks import SQLiteSink, sqlite
 
 MICRO = Decimal("0.000001")
@@ -135,10 +136,10 @@ def test_compare_leaves_out_usage_no_model_can_price(tmp_path: Path) -> None:
         (Decimal("123456789012345678901234567890.125"), 2, 0, "$123,456,789,012,345,678,901,234,567,890.12"),
     ],
 )
-def test_format_usd_is_exact_signed_and_never_in_exponent_notation(
+def test_usd_is_exact_signed_and_never_in_exponent_notation(
     amount: Decimal, places: int | None, min_places: int, text: str
 ) -> None:
-    assert reports.format_usd(amount, places, min_places=min_places) == text
+    assert usd(amount, places, min_places=min_places) == text
 
 
 def test_parse_since_and_parse_date_refuse_dates_off_the_calendar() -> None:

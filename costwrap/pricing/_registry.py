@@ -13,7 +13,8 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, getcontext, localcontext
+from decimal import Context as DecimalContext
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +40,14 @@ from costwrap.pricing._table import (
 )
 
 _CACHE_LIMIT = 4096
+
+EXACT = DecimalContext(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Where prices are computed when the caller's decimal context could round them: never rounds a
+product of a rate and a count, or their sum (rates have a few digits, counts at most a few dozen)."""
+_ROOMY_BELOW = 10**15
+"""Counts below this, priced in a context of 28 digits or more (Python's default), are exact:
+a rate's digits plus a count's digits stay under 28. Larger counts, or a narrower context, switch
+to :data:`EXACT` (``localcontext`` costs about as much as the arithmetic, so not on every call)."""
 _FIRST_PARTY = ("openai", "anthropic", "google")
 
 
@@ -275,7 +284,23 @@ class Registry:
     def price_parts(
         self, match: Match, usage: Usage, day: int, context: Context
     ) -> tuple[Decimal, Mapping[str, Decimal], tuple[str, ...]]:
-        """:meth:`price_match` as (total, breakdown, notes), without a Price (a wrapped call's hot path)."""
+        """:meth:`price_match` as (total, breakdown, notes), without a Price (a wrapped call's hot path).
+
+        Exact whatever decimal context the caller has set (a narrow ``prec`` must not round money).
+        """
+        if (
+            getcontext().prec < 28
+            or usage.input_tokens >= _ROOMY_BELOW
+            or usage.output_tokens >= _ROOMY_BELOW
+            or usage.web_search_requests >= _ROOMY_BELOW
+        ):
+            with localcontext(EXACT):
+                return self._price_parts(match, usage, day, context)
+        return self._price_parts(match, usage, day, context)
+
+    def _price_parts(
+        self, match: Match, usage: Usage, day: int, context: Context
+    ) -> tuple[Decimal, Mapping[str, Decimal], tuple[str, ...]]:
         entry = match.entry
         resolved = entry.rates(day, context)
         total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)
@@ -310,6 +335,19 @@ class Registry:
         per-search fees are priced once, at the call's model. Raises ``ValueError`` for a step
         whose model has no price (the call then has no honest total).
         """
+        with localcontext(EXACT):  # the steps' sums too: exact whatever the caller's context
+            return self._price_steps(main, steps, web_searches, day, context, provider=provider)
+
+    def _price_steps(
+        self,
+        main: Match,
+        steps: Sequence[tuple[str | None, Usage]],
+        web_searches: int,
+        day: int,
+        context: Context,
+        *,
+        provider: str | None,
+    ) -> Price:
         total = Decimal(0)
         breakdown: dict[str, Decimal] = {}
         notes: list[str] = []

@@ -226,18 +226,29 @@ class Call:
         if self.request.stream or self.point.stream or _is_stream(result):
             from costwrap._streams import wrap_stream
 
-            stream = wrap_stream(result, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+            stream = wrap_stream(result, self, self._accumulator())
             self.deferred = True
             return stream
         self.record_response(result)
         return result
+
+    def _accumulator(self) -> Any:
+        """The provider's stream reader; if it cannot be built, one that only hides (see _Blind)."""
+        try:
+            return self.spec.accumulator(self.point.operation, self.hide_usage)
+        except Exception as exc:
+            if not absorb("reading a stream", exc):
+                raise
+            from costwrap._streams import blind_accumulator
+
+            return blind_accumulator(self.hide_usage)
 
     def finish_parsed(self, parsed: Any) -> Any:
         """A raw response was parsed: record the model, or proxy the stream it turned out to be."""
         if _is_stream(parsed):
             from costwrap._streams import wrap_stream
 
-            return wrap_stream(parsed, self, self.spec.accumulator(self.point.operation, self.hide_usage))
+            return wrap_stream(parsed, self, self._accumulator())
         self.deferred = False  # recorded now: the charge can be closed
         self.record_response(parsed)
         return parsed
@@ -268,9 +279,9 @@ class Call:
     def record_stream(self, accumulator: Any, completed: bool) -> None:
         """Record a stream that ended (exhausted, closed, failed or dropped)."""
         latency = time.perf_counter() - self.started
-        extracted = accumulator.result()
-        usage = extracted.usage
-        if usage is not None and extracted.complete:
+        extracted = accumulator.result()  # None from an accumulator that failed: usage unknown
+        usage = extracted.usage if extracted is not None else None
+        if usage is not None and extracted is not None and extracted.complete:
             if self._billable(extracted):
                 self._emit(extracted, usage, latency=latency, stream=True, estimated=False, notes=())
             return
@@ -353,6 +364,7 @@ class Call:
                 match, name = self._lookup(model, request_model)
                 if match is None:
                     unpriced_name = name
+                    all_notes.append(f"no price known for {name!r} ({self.provider}): cost unknown")
                 else:
                     service_tier = extracted.service_tier if extracted else None
                     batch = extracted.batch if extracted else False

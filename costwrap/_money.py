@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
+
+EXACT = Context(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Where costwrap adds and multiplies money when the caller's decimal context could round it
+(an application may set ``getcontext().prec = 4`` for its own sums; costwrap's must not follow).
+A thousand digits: a rate's few digits times any count, summed over any number of calls."""
+exact_add = EXACT.add
+exact_subtract = EXACT.subtract
 
 MoneyInput = str | int | Decimal | float
 """What the public API accepts for an amount of USD or a rate: ``"0.30"``, ``3``, ``Decimal``.

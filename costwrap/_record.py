@@ -66,6 +66,21 @@ class Usage:
     web_search_requests: int = 0
     """Server-side web searches the call made (billed per search, not per token)."""
 
+    def __post_init__(self) -> None:
+        # Users build Usage for price(); costwrap's own hot path builds it from checked counts
+        # (new_usage), so this check costs a wrapped call nothing. A bool or a fraction is not a
+        # token count: refuse it here, naming the field, rather than price True as 1 token.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "cache_write_by_ttl":
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"cache_write_by_ttl must be a mapping of TTL to tokens, got {value!r}")
+                continue
+            if value.__class__ is not int:
+                raise ValueError(f"{f.name} must be an int, got {type(value).__name__} {value!r}")
+            if value < 0:
+                raise ValueError(f"{f.name} must not be negative, got {value}")
+
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens."""

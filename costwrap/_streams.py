@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import inspect
 import weakref
-from types import TracebackType
+from types import GeneratorType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -40,19 +40,34 @@ class _Recorder:
     _self_call: Call
     _self_acc: Any
     _self_done: bool
+    _self_seen: bool = False  # an item came through (set on the sync proxy only)
 
-    def _self_finish(self, completed: bool) -> None:
+    def _self_finish(self, completed: bool, failed: bool = False) -> None:
         """Record the call once, then settle its budgets (which may raise BudgetExceeded)."""
-        if self._self_record(completed):
+        if self._self_record(completed, failed):
             self._self_call.close_charge()
 
-    def _self_record(self, completed: bool) -> bool:
+    def _self_record(self, completed: bool, failed: bool = False) -> bool:
         if self._self_done:
             return False
         self._self_done = True
+        if self._self_unsent(failed):
+            return True  # no record: the charge is released
         with guard("recording a stream"):
             self._self_call.record_stream(self._self_acc, completed)
         return True
+
+    def _self_unsent(self, failed: bool) -> bool:
+        """Whether the request was never made, or failed before any output.
+
+        That is a generator stream (google-genai's sync streams send the request on the first
+        ``next()``) that never started, or whose first step raised: nothing was generated, so
+        nothing is billed (a failed call is never billed).
+        """
+        stream = self.__wrapped__  # type: ignore[attr-defined]
+        if not isinstance(stream, GeneratorType) or self._self_seen:
+            return False
+        return failed or (stream.gi_frame is not None and not stream.gi_suspended and not stream.gi_running)
 
     def _self_over_budget(self) -> BudgetExceeded | None:
         watch = self._self_call.watch
@@ -62,23 +77,33 @@ class _Recorder:
             return watch.over(self._self_acc)
         return None
 
-    def _self_drop_accumulator(self, exc: Exception) -> bool:
-        """The accumulator failed on a chunk: report it, stop reading chunks, pass them all on."""
+    def _self_drop_accumulator(self, exc: Exception, item: Any) -> bool:
+        """The accumulator failed on a chunk: report it, stop reading chunks, pass them on."""
         if get_config().strict:
             raise exc
         report("reading a stream chunk", exc)
-        self._self_acc = _Blind(self._self_acc)
-        return True
+        self._self_acc = blind = _Blind(self._self_acc, self._self_call.hide_usage)
+        return blind.add(item)
+
+
+def blind_accumulator(hide_usage: bool) -> Any:
+    """An accumulator for a stream whose own could not be built: hides, counts nothing."""
+    return _Blind(None, hide_usage)
 
 
 class _Blind:
-    """An accumulator that stopped reading after an error: it still counts text it already saw."""
+    """An accumulator that stopped reading after an error: it still counts text it already saw.
 
-    def __init__(self, broken: Any) -> None:
+    It still hides the usage-only chunk costwrap asked for (``hide_usage``): the caller never
+    asked for it, and code that reads ``chunk.choices[0]`` would fail on it.
+    """
+
+    def __init__(self, broken: Any, hide_usage: bool) -> None:
         self._broken = broken
+        self._hide = hide_usage
 
     def add(self, item: Any) -> bool:
-        return True
+        return not (self._hide and getattr(item, "usage", None) is not None and not getattr(item, "choices", None))
 
     def result(self) -> Any:
         try:
@@ -118,13 +143,14 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
                 raise
             except BaseException:
                 with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
-                    self._self_finish(False)
+                    self._self_finish(False, failed=True)
                 raise
+            self._self_seen = True
             # Inlined (not helper methods): this runs for every chunk of every stream.
             try:
                 keep = self._self_acc.add(item)
             except Exception as exc:  # noqa: BLE001 - reported there; the stream must go on
-                keep = self._self_drop_accumulator(exc)
+                keep = self._self_drop_accumulator(exc, item)
             if keep:
                 if self._self_call.watch is not None:
                     exceeded = self._self_over_budget()
@@ -207,7 +233,7 @@ class TrackedAsyncStream(_Recorder, wrapt.ObjectProxy[Any]):
             try:
                 keep = self._self_acc.add(item)
             except Exception as exc:  # noqa: BLE001 - reported there; the stream must go on
-                keep = self._self_drop_accumulator(exc)
+                keep = self._self_drop_accumulator(exc, item)
             if keep:
                 if self._self_call.watch is not None:
                     exceeded = self._self_over_budget()

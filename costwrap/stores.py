@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from costwrap._errors import BudgetStoreError
+from costwrap._money import exact_add, exact_subtract
 
 if TYPE_CHECKING:
     import asyncio
@@ -41,10 +42,10 @@ class Amount:
     calls: int = 0
 
     def __add__(self, other: Amount) -> Amount:
-        return Amount(self.usd + other.usd, self.tokens + other.tokens, self.calls + other.calls)
+        return Amount(exact_add(self.usd, other.usd), self.tokens + other.tokens, self.calls + other.calls)
 
     def __sub__(self, other: Amount) -> Amount:
-        return Amount(self.usd - other.usd, self.tokens - other.tokens, self.calls - other.calls)
+        return Amount(exact_subtract(self.usd, other.usd), self.tokens - other.tokens, self.calls - other.calls)
 
 
 @dataclass(frozen=True, slots=True)

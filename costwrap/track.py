@@ -14,6 +14,7 @@ from types import TracebackType
 
 from costwrap._dispatch import trackers
 from costwrap._format import usd
+from costwrap._money import exact_add
 from costwrap._record import CostRecord, Usage
 
 _ZERO = Decimal(0)
@@ -43,7 +44,7 @@ class Tracker:
             if record.cost is None:
                 self._unpriced += 1
             else:
-                self._cost += record.cost
+                self._cost = exact_add(self._cost, record.cost)  # never the caller's decimal context
 
     @property
     def records(self) -> list[CostRecord]:

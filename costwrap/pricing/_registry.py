@@ -13,8 +13,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import MAX_EMAX, MIN_EMIN, Decimal, getcontext, localcontext
-from decimal import Context as DecimalContext
+from decimal import Decimal, getcontext, localcontext
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from costwrap import _config
 from costwrap._errors import PriceFileError, UnpricedModelError, UnpricedModelWarning
 from costwrap._fast import fast_constructor
-from costwrap._money import MoneyInput, to_decimal
+from costwrap._money import EXACT, MoneyInput, to_decimal
 from costwrap._record import EMPTY_MAPPING, Usage, new_usage
 from costwrap.pricing._engine import compute, validate
 from costwrap.pricing._match import candidates, compile_rule
@@ -41,9 +40,6 @@ from costwrap.pricing._table import (
 
 _CACHE_LIMIT = 4096
 
-EXACT = DecimalContext(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
-"""Where prices are computed when the caller's decimal context could round them: never rounds a
-product of a rate and a count, or their sum (rates have a few digits, counts at most a few dozen)."""
 _ROOMY_BELOW = 10**15
 """Counts below this, priced in a context of 28 digits or more (Python's default), are exact:
 a rate's digits plus a count's digits stay under 28. Larger counts, or a narrower context, switch
@@ -239,6 +235,35 @@ class Registry:
         Decimal('0.000285000')
         """
         if usage is None:
+            for value in (
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                input_audio_tokens,
+                output_audio_tokens,
+                input_image_tokens,
+                output_image_tokens,
+                input_video_tokens,
+                cache_read_audio_tokens,
+                web_search_requests,
+            ):
+                if value.__class__ is not int:  # True is not 1 token, nor Decimal("1.5") one and a half
+                    Usage(
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        cache_read_tokens=cache_read_tokens,
+                        cache_write_tokens=cache_write_tokens,
+                        reasoning_tokens=reasoning_tokens,
+                        input_audio_tokens=input_audio_tokens,
+                        output_audio_tokens=output_audio_tokens,
+                        input_image_tokens=input_image_tokens,
+                        output_image_tokens=output_image_tokens,
+                        input_video_tokens=input_video_tokens,
+                        cache_read_audio_tokens=cache_read_audio_tokens,
+                        web_search_requests=web_search_requests,
+                    )  # raises, naming the field
             if cache_write_by_ttl:
                 by_ttl: Mapping[str, int] = MappingProxyType(dict(cache_write_by_ttl))
                 cache_write_tokens = cache_write_tokens or sum(by_ttl.values())

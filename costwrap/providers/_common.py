@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_DIGITS = re.compile(r"[0-9]{1,30}")
+"""A count sent as a string: ``str.isdigit`` also accepts "²" and 5,000-digit strings, which
+``int()`` refuses (a crash that would cost the call its record)."""
 
 
 def count(obj: Any, name: str, notes: list[str] | None = None) -> int:
@@ -23,8 +28,8 @@ def count(obj: Any, name: str, notes: list[str] | None = None) -> int:
         result = value if value >= 0 else 0
     elif isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())  # ASCII digits only, and few enough for int() to take
     else:
         result = 0
     if notes is not None:
@@ -37,11 +42,19 @@ def attr(obj: Any, name: str) -> Any:
 
     Reading an absent field of a pydantic model (the SDKs' response types) through ``getattr``
     raises and catches an ``AttributeError`` inside pydantic, ~2.5 us; extractors probe for fields
-    that newer API versions add (``usage.iterations``, ``speed``) on every call. So a name a model
-    class does not declare is looked up in the model's extras instead.
+    that newer API versions add (``usage.iterations``, ``speed``) on every call. So the instance's
+    own dict answers first (a model's fields live there), and a name the model's class does not
+    declare is looked up in its extras instead of through ``getattr``.
     """
     if obj is None:
         return None
+    if obj.__class__ is dict:
+        return obj.get(name)
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None:
+        value = fields.get(name, _ABSENT)
+        if value is not _ABSENT:
+            return value
     if isinstance(obj, dict):
         return obj.get(name)
     cls = obj.__class__
@@ -54,6 +67,7 @@ def attr(obj: Any, name: str) -> Any:
     return extra.get(name) if extra else None
 
 
+_ABSENT: Any = object()
 _declared: dict[tuple[type, str], bool] = {}
 
 
@@ -73,3 +87,17 @@ def _declares(cls: type, name: str) -> bool:
 def text_or_none(value: Any) -> str | None:
     """A non-empty string, else ``None`` (servers send ``""`` for unknown models and ids)."""
     return value if isinstance(value, str) and value else None
+
+
+def usage_object(u: Any, notes: list[str]) -> Any:
+    """``u`` if it can be a usage block (a mapping or an object), else ``None`` with a note.
+
+    A server that sends ``"usage": "n/a"`` (or a number, a list) reported no usage: reading it as
+    all-zero counts would record a confident $0 instead of an unknown cost.
+    """
+    if u is None or isinstance(u, dict):
+        return u
+    if isinstance(u, str | bytes | int | float | list | tuple):  # bool is an int
+        notes.append(f"the response's usage was a {type(u).__name__}, not an object: usage unknown")
+        return None
+    return u

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from costwrap._record import EMPTY_MAPPING, Usage, new_usage
-from costwrap.providers._common import attr, count, text_or_none
+from costwrap.providers._common import attr, count, text_or_none, usage_object
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
 NAME = "anthropic"
@@ -149,6 +149,7 @@ def _iterations(u: Any, notes: list[str]) -> tuple[tuple[str | None, Usage], ...
 
 
 def _extracted(u: Any, model: Any, request_id: str | None, notes: list[str], *, batch: bool = False) -> Extracted:
+    u = usage_object(u, notes)
     service_tier = text_or_none(attr(u, "service_tier"))
     speed = text_or_none(attr(u, "speed"))
     return Extracted(

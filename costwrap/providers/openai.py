@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from costwrap._record import EMPTY_MAPPING, Usage, new_usage
-from costwrap.providers._common import attr, count, text_or_none
+from costwrap.providers._common import attr, count, text_or_none, usage_object
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
 NAME = "openai"
@@ -216,7 +216,7 @@ def extract(response: Any, operation: str) -> Extracted:
     notes: list[str] = []
     if operation.startswith("responses"):
         return _extract_response(response, notes)
-    u = attr(response, "usage")
+    u = usage_object(attr(response, "usage"), notes)
     if operation == "embeddings":
         usage = None if u is None else new_usage(input_tokens=count(u, "prompt_tokens", notes))
     else:
@@ -231,7 +231,7 @@ def extract(response: Any, operation: str) -> Extracted:
 
 
 def _extract_response(response: Any, notes: list[str]) -> Extracted:
-    u = attr(response, "usage")
+    u = usage_object(attr(response, "usage"), notes)
     status = attr(response, "status")
     background = attr(response, "background") is True
     # A background response is billed once, when it is done; until then it has no usage.
@@ -310,8 +310,9 @@ class ChatAccumulator:
     def result(self) -> Extracted:
         """What the stream reported; ``usage`` is ``None`` if the usage chunk never came."""
         notes: list[str] = []
+        u = usage_object(self.usage, notes)
         return Extracted(
-            usage=None if self.usage is None else completion_usage(self.usage, notes),
+            usage=None if u is None else completion_usage(u, notes),
             model=self.model,
             request_id=self.request_id,
             service_tier=text_or_none(self.service_tier),

@@ -463,3 +463,14 @@ def test_a_price_is_exact_whatever_decimal_context_the_caller_set() -> None:
     assert price is not None and price.total == want
     huge = costwrap.price("gpt-4o-mini", input_tokens=10**30, provider="openai")
     assert huge is not None and huge.total == Decimal("0.15") * 10**24
+
+
+def test_video_input_alone_is_priced_at_its_own_rate() -> None:
+    # gemini-live-2.5-flash: input $0.50/M, input_video $3/M, output $2/M. 1,000 input tokens of
+    # which 800 are video, 100 output: 200 x 0.50 + 800 x 3 + 100 x 2, per million.
+    price = costwrap.price(
+        "gemini-live-2.5-flash", input_tokens=1000, input_video_tokens=800, output_tokens=100, provider="google"
+    )
+    assert price is not None
+    assert price.total == (200 * Decimal("0.50") + 800 * Decimal(3) + 100 * Decimal(2)) / 1_000_000
+    assert price.breakdown["input_video"] == 800 * Decimal(3) / 1_000_000

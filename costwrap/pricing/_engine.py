@@ -114,7 +114,11 @@ def compute(
     cache_write = usage.cache_write_tokens
     output = usage.output_tokens
     media = (
-        usage.input_audio_tokens or usage.input_image_tokens or usage.output_audio_tokens or usage.output_image_tokens
+        usage.input_audio_tokens
+        or usage.input_image_tokens
+        or usage.input_video_tokens
+        or usage.output_audio_tokens
+        or usage.output_image_tokens
     )
     # One cheap comparison chain covers the common case; `validate` explains any failure.
     if (

@@ -293,10 +293,15 @@ class Registry:
             self.unpriced(model, provider)
             return None
         try:
-            return self.price_match(match, usage, _today() if at is None else _day(at), (service_tier, batch, speed))
+            day = _today() if at is None else _day(at)
+            total, breakdown, notes = self.price_parts(match, usage, day, (service_tier, batch, speed))
         except TypeError:
             validate(usage)  # a count that is not an int: say which one
             raise
+        entry = match.entry
+        return _new_price(
+            total=total, breakdown=breakdown, model=entry.id, provider=entry.provider, source=entry.source, notes=notes
+        )
 
     def price_match(self, match: Match, usage: Usage, day: int, context: Context) -> Price:
         """Price ``usage`` with a resolved entry on a UTC day number."""

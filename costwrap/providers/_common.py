@@ -50,11 +50,15 @@ def attr(obj: Any, name: str) -> Any:
         return None
     if obj.__class__ is dict:
         return obj.get(name)
-    fields = getattr(obj, "__dict__", None)
-    if fields is not None:
-        value = fields.get(name, _ABSENT)
-        if value is not _ABSENT:
-            return value
+    try:
+        fields = obj.__dict__  # a pydantic model keeps its fields here: the every-call case
+    except AttributeError:
+        return _absent_or_elsewhere(obj, name)
+    value = fields.get(name, _ABSENT)
+    return _absent_or_elsewhere(obj, name) if value is _ABSENT else value
+
+
+def _absent_or_elsewhere(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)
     cls = obj.__class__

@@ -522,8 +522,11 @@ def _redacted(tags: Mapping[str, str], notes: list[str]) -> Mapping[str, str]:
         return EMPTY_MAPPING
 
 
+_GENERATORS = (GeneratorType, AsyncGeneratorType)  # a tuple: `A | B` would be built on every call
+
+
 def _is_stream(result: Any) -> bool:
-    return type(result).__name__ in ("Stream", "AsyncStream") or isinstance(result, GeneratorType | AsyncGeneratorType)
+    return type(result).__name__ in ("Stream", "AsyncStream") or isinstance(result, _GENERATORS)
 
 
 # --- handlers installed by _patch -----------------------------------------------------------------

@@ -86,6 +86,43 @@ class _Recorder:
         return blind.add(item)
 
 
+class _Steps:
+    """A sync stream's per-chunk work: next item, shown to the accumulator, hidden or passed on."""
+
+    __slots__ = ("acc", "call", "iterator", "seen", "source", "watched")
+
+    def __init__(self, source: Any, call: Call, accumulator: Any) -> None:
+        self.source = source
+        self.call = call
+        self.acc = accumulator
+        self.iterator: Any = None
+        self.seen = False  # an item came through: the request was made and answered
+        self.watched = call.watch is not None  # a budget stops this stream when it runs out
+
+    def next(self) -> Any:
+        """The next item for the caller; raises what the stream raises (StopIteration at the end)."""
+        iterator = self.iterator
+        if iterator is None:
+            iterator = self.iterator = iter(self.source)
+        while True:
+            item = next(iterator)
+            self.seen = True
+            try:
+                keep = self.acc.add(item)
+            except Exception as exc:  # noqa: BLE001 - reported in _drop; the stream must go on
+                keep = self._drop(exc, item)
+            if keep:
+                return item
+
+    def _drop(self, exc: Exception, item: Any) -> bool:
+        """The accumulator failed on a chunk: report it, stop reading chunks, pass them on."""
+        if get_config().strict:
+            raise exc
+        report("reading a stream chunk", exc)
+        self.acc = blind = _Blind(self.acc, self.call.hide_usage)
+        return blind.add(item)
+
+
 def blind_accumulator(hide_usage: bool) -> Any:
     """An accumulator for a stream whose own could not be built: hides, counts nothing."""
     return _Blind(None, hide_usage)
@@ -124,39 +161,42 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
     def __init__(self, wrapped: Any, call: Call, accumulator: Any) -> None:
         super().__init__(wrapped)
         self._self_call = call
-        self._self_acc = accumulator
+        self._self_steps = _Steps(wrapped, call, accumulator)
         self._self_done = False
-        self._self_iter: Any = None
+
+    # The per-chunk state lives on a plain slotted object: reading an attribute of a wrapt proxy
+    # costs ~150 ns, and a chunk would otherwise read four.
+    @property
+    def _self_acc(self) -> Any:
+        return self._self_steps.acc
+
+    @_self_acc.setter
+    def _self_acc(self, accumulator: Any) -> None:
+        self._self_steps.acc = accumulator
+
+    @property
+    def _self_seen(self) -> bool:  # type: ignore[override]
+        return self._self_steps.seen
 
     def __iter__(self) -> TrackedStream:
         return self
 
     def __next__(self) -> Any:
-        iterator = self._self_iter
-        if iterator is None:
-            iterator = self._self_iter = iter(self.__wrapped__)
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                self._self_finish(True)
-                raise
-            except BaseException:
-                with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
-                    self._self_finish(False, failed=True)
-                raise
-            self._self_seen = True
-            # Inlined (not helper methods): this runs for every chunk of every stream.
-            try:
-                keep = self._self_acc.add(item)
-            except Exception as exc:  # noqa: BLE001 - reported there; the stream must go on
-                keep = self._self_drop_accumulator(exc, item)
-            if keep:
-                if self._self_call.watch is not None:
-                    exceeded = self._self_over_budget()
-                    if exceeded is not None:
-                        self._self_stop(exceeded)
-                return item
+        steps = self._self_steps
+        try:
+            item = steps.next()
+        except StopIteration:
+            self._self_finish(True)
+            raise
+        except BaseException:
+            with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
+                self._self_finish(False, failed=True)
+            raise
+        if steps.watched:
+            exceeded = self._self_over_budget()
+            if exceeded is not None:
+                self._self_stop(exceeded)
+        return item
 
     def _self_stop(self, exceeded: BudgetExceeded) -> None:
         """A budget ran out mid-stream: close it (the provider stops generating), record, raise."""

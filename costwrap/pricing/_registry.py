@@ -235,35 +235,6 @@ class Registry:
         Decimal('0.000285000')
         """
         if usage is None:
-            for value in (
-                input_tokens,
-                output_tokens,
-                cache_read_tokens,
-                cache_write_tokens,
-                reasoning_tokens,
-                input_audio_tokens,
-                output_audio_tokens,
-                input_image_tokens,
-                output_image_tokens,
-                input_video_tokens,
-                cache_read_audio_tokens,
-                web_search_requests,
-            ):
-                if value.__class__ is not int:  # True is not 1 token, nor Decimal("1.5") one and a half
-                    Usage(
-                        input_tokens=input_tokens,
-                        output_tokens=output_tokens,
-                        cache_read_tokens=cache_read_tokens,
-                        cache_write_tokens=cache_write_tokens,
-                        reasoning_tokens=reasoning_tokens,
-                        input_audio_tokens=input_audio_tokens,
-                        output_audio_tokens=output_audio_tokens,
-                        input_image_tokens=input_image_tokens,
-                        output_image_tokens=output_image_tokens,
-                        input_video_tokens=input_video_tokens,
-                        cache_read_audio_tokens=cache_read_audio_tokens,
-                        web_search_requests=web_search_requests,
-                    )  # raises, naming the field
             if cache_write_by_ttl:
                 by_ttl: Mapping[str, int] = MappingProxyType(dict(cache_write_by_ttl))
                 cache_write_tokens = cache_write_tokens or sum(by_ttl.values())
@@ -284,6 +255,22 @@ class Registry:
                 cache_read_audio_tokens=cache_read_audio_tokens,
                 web_search_requests=web_search_requests,
             )
+            for value in (
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                input_audio_tokens,
+                output_audio_tokens,
+                input_image_tokens,
+                output_image_tokens,
+                input_video_tokens,
+                cache_read_audio_tokens,
+                web_search_requests,
+            ):
+                if value.__class__ is not int:  # True is not 1 token, nor Decimal("1.5") one and a half
+                    validate(usage)  # raises, naming the field
         try:
             match = self._cache[(provider, model)]
         except KeyError:

@@ -225,33 +225,17 @@ class Surface:
 
     # --- clients ---
     def client(self, server: MockServer, *, is_async: bool = False, retries: int = 0) -> Any:
+        transport = httpx2.MockTransport(server.handler)
+        http = httpx2.AsyncClient(transport=transport) if is_async else httpx2.Client(transport=transport)
         if self.provider == "openai":
             from openai import AsyncOpenAI, OpenAI
 
-            if is_async:
-                return AsyncOpenAI(
-                    api_key=API_KEY,
-                    max_retries=retries,
-                    http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.handler)),
-                )
-            return OpenAI(
-                api_key=API_KEY,
-                max_retries=retries,
-                http_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
-            )
+            return (AsyncOpenAI if is_async else OpenAI)(api_key=API_KEY, max_retries=retries, http_client=http)
         if self.provider == "anthropic":
             from anthropic import Anthropic, AsyncAnthropic
 
-            if is_async:
-                return AsyncAnthropic(
-                    api_key=ANTHROPIC_KEY,
-                    max_retries=retries,
-                    http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server.handler)),
-                )
-            return Anthropic(
-                api_key=ANTHROPIC_KEY,
-                max_retries=retries,
-                http_client=httpx2.Client(transport=httpx2.MockTransport(server.handler)),
+            return (AsyncAnthropic if is_async else Anthropic)(
+                api_key=ANTHROPIC_KEY, max_retries=retries, http_client=http
             )
         from google import genai
         from google.genai import types

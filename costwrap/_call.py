@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from costwrap._estimate import Estimate
     from costwrap.budget import Hold, StreamWatch
 
+_MISS: Any = object()
+
 OPTIONS_ATTR = "_costwrap_options"
 """Where a wrapped client keeps its :class:`CallOptions` (in its ``__dict__``)."""
 PROVIDER_ATTR = "_costwrap_provider"
@@ -112,6 +114,7 @@ class ProviderSpec:
         # Where a call's options come from: the client the method belongs to, or (``scoped``)
         # the enclosing wrapped call of a higher-level object (google-generativeai's models).
         self.scoped: bool = getattr(module, "SCOPED", False)
+        self.client_attribute: str | None = getattr(module, "CLIENT_ATTRIBUTE", None)
         self.is_retrieve_billable: Callable[[Extracted], bool] = module.is_retrieve_billable
         self.options_holder: Callable[[Any], Any] = module.options_holder
         self.extract_batch_item: Callable[[Any], Extracted | None] | None = getattr(module, "extract_batch_item", None)
@@ -257,7 +260,9 @@ class Call:
         """Record a complete (non-streamed) response."""
         latency = time.perf_counter() - self.started
         extracted = self.spec.extract(response, self.point.operation)
-        if not self._billable(extracted):
+        if (extracted.response_id is not None or not extracted.billable or self.point.kind != "call") and not (
+            self._billable(extracted)
+        ):
             return
         self._emit(extracted, extracted.usage, latency=latency, stream=False, estimated=False, notes=())
 
@@ -412,7 +417,7 @@ class Call:
             estimated=estimated,
             latency_s=latency,
             timestamp=datetime.fromtimestamp(wall, UTC),
-            tags=_redacted(options.tags, all_notes),
+            tags=_redacted(options.tags, all_notes) if _config._config.redact_tags is not None else options.tags,
             request_id=extracted.request_id if extracted else None,
             price_source=source,
             priced_as=priced_as,
@@ -429,7 +434,10 @@ class Call:
     def _lookup(self, model: str, request_model: str | None) -> tuple[Any, str]:
         model_map = self.options.model_map
         if not model_map and (request_model is None or request_model == model):
-            return registry.lookup(model, self.provider), model  # the common case, in one step
+            # The common case, in one step (the registry's own cache first: a call saved).
+            key = (self.provider, model)
+            cached = registry._cache.get(key, _MISS)
+            return (registry.lookup(model, self.provider) if cached is _MISS else cached), model
         names = [model_map.get(model, model)]
         if request_model and request_model != model:
             if self.provider in self.spec.request_model_first:
@@ -537,6 +545,13 @@ scope: ContextVar[CallOptions | None] = ContextVar("costwrap_scope", default=Non
 
 
 def _options_for(spec: ProviderSpec, instance: Any, instrumented: set[str]) -> tuple[Any, CallOptions | None]:
+    attribute = spec.client_attribute
+    if attribute is not None:  # the every-call case: one read, no helper calls
+        holder = getattr(instance, attribute)
+        options = holder.__dict__.get(OPTIONS_ATTR)
+        if options is None and spec.name in instrumented:
+            options = DEFAULT_OPTIONS
+        return holder, options
     if spec.scoped:
         options = scope.get()
         holder = instance
@@ -600,7 +615,8 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
             client, options = _options_for(spec, instance, instrumented)
             if options is not None:
                 call, kwargs = _begin(spec, point, client, options, args=args, kwargs=kwargs)
-                flow = call.open_charge()
+                if active.get():
+                    flow = call.open_charge()
         except Exception as exc:
             if not absorb("preparing a call", exc):
                 raise
@@ -614,14 +630,15 @@ def sync_handler(spec: ProviderSpec, point: PatchPoint, switch: Switch, instrume
         try:
             result = wrapped(*args, **kwargs)
         except BaseException:
-            call.close_charge()  # a failed call bills nothing: release its reservations
+            if call.holds is not None:
+                call.close_charge()  # a failed call bills nothing: release its reservations
             raise
         try:
             result = call.finish(result)
         except Exception as exc:
             if not absorb("recording a call", exc):
                 raise
-        if not call.deferred:
+        if call.holds is not None and not call.deferred:
             call.close_charge()  # after the sinks have the record: may raise BudgetExceeded
         return result
 

@@ -305,19 +305,15 @@ class Registry:
 
         Exact whatever decimal context the caller has set (a narrow ``prec`` must not round money).
         """
-        if (
-            getcontext().prec < 28
+        prec = getcontext().prec
+        if prec < EXACT.prec and (  # (inside the block below prec is EXACT's: no second round)
+            prec < 28
             or usage.input_tokens >= _ROOMY_BELOW
             or usage.output_tokens >= _ROOMY_BELOW
             or usage.web_search_requests >= _ROOMY_BELOW
         ):
             with localcontext(EXACT):
-                return self._price_parts(match, usage, day, context)
-        return self._price_parts(match, usage, day, context)
-
-    def _price_parts(
-        self, match: Match, usage: Usage, day: int, context: Context
-    ) -> tuple[Decimal, Mapping[str, Decimal], tuple[str, ...]]:
+                return self.price_parts(match, usage, day, context)
         entry = match.entry
         resolved = entry.rates(day, context)
         total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)

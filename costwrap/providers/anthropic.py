@@ -67,6 +67,11 @@ def options_holder(client: Any) -> Any:
     return client
 
 
+CLIENT_ATTRIBUTE = "_client"
+"""Where a resource keeps the object whose ``__dict__`` holds the options (``client_of`` and
+``options_holder`` in one attribute read, on every call)."""
+
+
 def client_of(resource: Any) -> Any:
     """The client a resource (``client.messages``, ``client.beta.messages``...) belongs to."""
     return resource._client

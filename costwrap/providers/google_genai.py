@@ -51,6 +51,11 @@ def options_holder(client: Any) -> Any:
     return getattr(client, "_api_client", client)
 
 
+CLIENT_ATTRIBUTE = "_api_client"
+"""Where a resource keeps the object whose ``__dict__`` holds the options (``client_of`` and
+``options_holder`` in one attribute read, on every call)."""
+
+
 def client_of(resource: Any) -> Any:
     """The shared API client of a module (``client.models``, ``client.aio.models``...)."""
     return resource._api_client

@@ -78,6 +78,11 @@ def options_holder(client: Any) -> Any:
     return client
 
 
+CLIENT_ATTRIBUTE = "_client"
+"""Where a resource keeps the object whose ``__dict__`` holds the options (``client_of`` and
+``options_holder`` in one attribute read, on every call)."""
+
+
 def client_of(resource: Any) -> Any:
     """The client a resource (``client.chat.completions``...) belongs to."""
     return resource._client
@@ -217,6 +222,10 @@ def extract(response: Any, operation: str) -> Extracted:
     notes: list[str] = []
     if operation.startswith("responses"):
         return _extract_response(response, notes)
+    if operation in _STREAM_OPTIONS_OPERATIONS:  # chat and legacy completions: CompletionUsage
+        fast = _chat_fast(response)
+        if fast is not None:
+            return fast
     u = usage_object(attr(response, "usage"), notes)
     if operation == "embeddings":
         usage = None if u is None else new_usage(input_tokens=count(u, "prompt_tokens", notes))
@@ -229,6 +238,62 @@ def extract(response: Any, operation: str) -> Extracted:
         service_tier=text_or_none(attr(response, "service_tier")),
         notes=tuple(notes),
     )
+
+
+def _chat_fast(response: Any) -> Extracted | None:
+    """The every-call case, a ``ChatCompletion`` (or ``Completion``) with plain counts, read from its dicts.
+
+    About a third of costwrap's own time per call went to reading these eleven fields through
+    the careful helpers. Anything unusual (a dict body, a missing or odd field, a count that is
+    not a non-negative int) returns ``None`` and takes the careful path, which notes oddities.
+    """
+    fields = getattr(response, "__dict__", None)
+    if fields is None or isinstance(response, dict):
+        return None
+    u = fields.get("usage")
+    model = fields.get("model")
+    if model.__class__ is not str or not model:
+        return None
+    try:
+        counts = u.__dict__
+        prompt = counts["prompt_tokens_details"]
+        completion = counts["completion_tokens_details"]
+        prompt_fields = prompt.__dict__ if prompt is not None else _NO_FIELDS
+        completion_fields = completion.__dict__ if completion is not None else _NO_FIELDS
+        i = counts["prompt_tokens"]
+        o = counts["completion_tokens"]
+    except (AttributeError, KeyError):
+        return None
+    cr = prompt_fields.get("cached_tokens") or 0
+    cw = prompt_fields.get("cache_write_tokens") or 0
+    ai = prompt_fields.get("audio_tokens") or 0
+    r = completion_fields.get("reasoning_tokens") or 0
+    ao = completion_fields.get("audio_tokens") or 0
+    if not (
+        i.__class__ is o.__class__ is cr.__class__ is cw.__class__ is ai.__class__ is r.__class__ is ao.__class__ is int
+        and min(i, o, cr, cw, ai, r, ao) >= 0
+    ):
+        return None
+    request_id = getattr(response, "_request_id", None) or fields.get("id")
+    tier = fields.get("service_tier")
+    return Extracted(
+        usage=new_usage(
+            input_tokens=i,
+            output_tokens=o,
+            cache_read_tokens=cr,
+            cache_write_tokens=cw,
+            reasoning_tokens=r,
+            input_audio_tokens=ai,
+            output_audio_tokens=ao,
+        ),
+        model=model,
+        request_id=request_id if request_id.__class__ is str and request_id else None,
+        service_tier=tier if tier.__class__ is str and tier else None,
+        notes=(),
+    )
+
+
+_NO_FIELDS: Mapping[str, Any] = EMPTY_MAPPING
 
 
 def _extract_response(response: Any, notes: list[str]) -> Extracted:

@@ -138,7 +138,7 @@ def count(scenario: str, variant: str, calls: int) -> int:
 
 def measure(*, quick: bool, workers: int | None = None) -> dict[str, dict[str, float]]:
     """{scenario: {variant: instructions per call}}."""
-    n1, n2 = (2, 6) if quick else (10, 60)
+    n1, n2 = (2, 6) if quick else (10, 40)
     scenarios = dict(list(SCENARIOS.items())[:1]) if quick else SCENARIOS
     jobs = [
         (scenario, variant, n)

@@ -28,3 +28,6 @@ def test_quick_benchmark_runs_and_writes_its_results() -> None:
     anthropic = data["calls"]["anthropic messages.create"]
     assert {"raw", "costwrap", "OpenLLMetry", "Anthropic SDK built-in OTel"} <= set(anthropic)
     assert data["memory_bytes"] and data["startup_s"]["import costwrap"] > 0
+    # Instruction counts (valgrind is on every machine of this project's kind, CI included).
+    counted = data["instructions_per_call"]["openai chat.completions.create"]
+    assert counted["raw"] > 1_000_000 and counted["costwrap"] > counted["raw"]

@@ -368,3 +368,38 @@ def test_recorded_gemini_response_is_priced_exactly(
     assert record.cost == gemini_cost(usage, recording["response_model"] or model), (name, record)
     assert sum(record.breakdown.values()) == record.cost
     assert record.provider == ("vertex" if recording["platform"] == "vertex-ai" else "google")
+
+
+def _recorded_bodies(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted((Path(__file__).parent / "recorded").glob("*.json")):
+        body = json.loads(path.read_text())["response"]["body"]
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            continue  # an SSE stream
+        if isinstance(parsed, dict) and parsed.get("object" if kind == "chat" else "type") == (
+            "chat.completion" if kind == "chat" else "message"
+        ):
+            found.append((path.name, parsed))
+    return found
+
+
+@pytest.mark.parametrize(("name", "body"), _recorded_bodies("chat") + _recorded_bodies("message"))
+def test_the_fast_extraction_reads_real_responses_as_the_careful_one_does(name: str, body: dict[str, Any]) -> None:
+    # The every-call fast paths must agree with the careful readers on every real body they take.
+    from anthropic.types import Message
+    from openai.types.chat import ChatCompletion
+
+    from costwrap.providers import anthropic as anthropic_provider
+    from costwrap.providers import openai as openai_provider
+
+    if body.get("object") == "chat.completion":
+        response: Any = ChatCompletion.model_validate(body)
+        fast = openai_provider._chat_fast(response)
+        careful = openai_provider._careful_chat(response, "chat.completions")
+    else:
+        response = Message.model_validate(body)
+        fast = anthropic_provider._message_fast(response)
+        careful = anthropic_provider._careful_message(response)
+    assert fast is None or fast == careful, name

@@ -172,9 +172,69 @@ def _extracted(u: Any, model: Any, request_id: str | None, notes: list[str], *, 
 
 def extract(response: Any, operation: str) -> Extracted:
     """Read usage and model from a ``Message`` (or ``BetaMessage``, ``ParsedMessage``)."""
+    fast = _message_fast(response)
+    return fast if fast is not None else _careful_message(response)
+
+
+def _careful_message(response: Any) -> Extracted:
+    """A message through the careful readers (any shape)."""
     notes: list[str] = []
     request_id = text_or_none(getattr(response, "_request_id", None)) or text_or_none(attr(response, "id"))
     return _extracted(attr(response, "usage"), attr(response, "model"), request_id, notes)
+
+
+def _message_fast(response: Any) -> Extracted | None:
+    """The every-call case, a ``Message`` with plain counts and nothing unusual, read from its dicts.
+
+    Anything else (a dict body, cache writes split by TTL, thinking details, server tools,
+    iterations, a tier or speed, an odd count) returns ``None`` for the careful path.
+    """
+    fields = getattr(response, "__dict__", None)
+    if fields is None or isinstance(response, dict):
+        return None
+    model = fields.get("model")
+    if model.__class__ is not str or not model:
+        return None
+    try:
+        counts = response.usage.__dict__
+    except AttributeError:
+        return None
+    uncached = counts.get("input_tokens")
+    output = counts.get("output_tokens")
+    read = counts.get("cache_read_input_tokens") or 0
+    write = counts.get("cache_creation_input_tokens") or 0
+    tier = counts.get("service_tier")
+    split = counts.get("cache_creation")
+    if not (
+        uncached.__class__ is output.__class__ is read.__class__ is write.__class__ is int
+        and min(uncached, output, read, write) >= 0
+    ) or (
+        tier not in (None, "standard")
+        or (split is not None and _split_writes(split))
+        or counts.get("output_tokens_details") is not None
+        or counts.get("server_tool_use") is not None
+        or counts.get("speed") not in (None, "standard")
+        or counts.get("iterations") is not None
+        or getattr(response.usage, "__pydantic_extra__", None)
+    ):
+        return None
+    request_id = getattr(response, "_request_id", None) or fields.get("id")
+    return Extracted(
+        usage=new_usage(
+            input_tokens=uncached + read + write,
+            output_tokens=output,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+        ),
+        model=model,
+        request_id=request_id if request_id.__class__ is str and request_id else None,
+        service_tier=tier,
+    )
+
+
+def _split_writes(split: Any) -> bool:
+    """Whether a ``cache_creation`` block splits any writes by TTL (then the careful path prices them)."""
+    return bool(attr(split, "ephemeral_5m_input_tokens") or attr(split, "ephemeral_1h_input_tokens"))
 
 
 def extract_batch_item(item: Any) -> Extracted | None:

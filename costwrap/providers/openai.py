@@ -226,6 +226,12 @@ def extract(response: Any, operation: str) -> Extracted:
         fast = _chat_fast(response)
         if fast is not None:
             return fast
+    return _careful_chat(response, operation)
+
+
+def _careful_chat(response: Any, operation: str) -> Extracted:
+    """Chat, legacy completions and embeddings through the careful readers (any shape)."""
+    notes: list[str] = []
     u = usage_object(attr(response, "usage"), notes)
     if operation == "embeddings":
         usage = None if u is None else new_usage(input_tokens=count(u, "prompt_tokens", notes))

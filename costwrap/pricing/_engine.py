@@ -132,7 +132,7 @@ def compute(
         or ((media or usage.cache_read_audio_tokens) and _parts_inconsistent(usage))
     ):
         validate(usage)
-    rates = resolved.at(total_input)
+    rates = resolved.flat or resolved.at(total_input)
     breakdown: dict[str, Decimal] = {}
     notes: list[str] = []
     input_rate = rates.get("input")

@@ -120,7 +120,7 @@ class Resolved:
     the same per token and per request, so pricing a part is one exact multiplication.
     """
 
-    __slots__ = ("_by_tier", "_starts", "per_million", "per_unit", "tiered", "variant")
+    __slots__ = ("_by_tier", "_starts", "flat", "per_million", "per_unit", "tiered", "variant")
 
     def __init__(self, per_million: dict[str, Rate], variant: bool) -> None:
         self.per_million = per_million
@@ -128,6 +128,8 @@ class Resolved:
         """Whether a variant (batch, flex, priority, fast) supplied any of the rates."""
         self.per_unit = {name: _per_unit(name, rate) for name, rate in per_million.items()}
         self.tiered = any(isinstance(rate, Tiered) for rate in per_million.values())
+        self.flat: dict[str, Decimal] = {} if self.tiered else self.per_unit  # type: ignore[assignment]
+        """The per-unit rates when no rate is tiered (the common case: no call to :meth:`at`)."""
         # Every tier start of every rate: between two of them all rates are constant, so the
         # resolved rates are built once per such band, not per request.
         self._starts = tuple(

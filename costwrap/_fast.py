@@ -1,11 +1,17 @@
 """A fast constructor for frozen, slotted dataclasses, for costwrap's hot path.
 
 A frozen dataclass's generated ``__init__`` sets each field through ``object.__setattr__``, which
-costs about 0.2 us a field here; a record of 18 fields then costs more than the rest of a call's
-bookkeeping. The constructor made here takes the same keyword arguments and defaults but fills
-the slots through their descriptors (what ``__init__`` ends up doing, without the detour), so the
-objects are the same frozen dataclasses: equal, printable and immutable as usual. costwrap uses it
-where it builds records itself; users call the ordinary constructors.
+costs about 0.2 us a field here; a record of 19 fields then costs more than the rest of a call's
+bookkeeping. Calling each slot descriptor's ``__set__`` directly halves that, and is still the
+largest cost left.
+
+The constructor made here goes one step further. It fills the slots of a plain *builder* object
+whose class has exactly the dataclass's ``__slots__`` (so the interpreter stores each field with
+one specialised instruction, no call), then turns the builder into the dataclass by assigning
+``__class__``, which CPython allows between classes of identical layout. The result is an
+ordinary instance of the frozen dataclass: equal, hashable, printable and immutable as usual,
+about 2.5x cheaper to make. costwrap uses it where it builds records itself; users call the
+ordinary constructors.
 """
 
 from __future__ import annotations
@@ -25,13 +31,17 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
     ... class Point:
     ...     x: int
     ...     y: int = 0
-    >>> fast_constructor(Point)(x=1) == Point(1, 0)
-    True
+    >>> p = fast_constructor(Point)(x=1)
+    >>> p == Point(1, 0), type(p) is Point
+    (True, True)
     """
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_MISSING": MISSING}
-    params, body = [], ["    obj = _new(_cls)"]
+    slots = cls.__dict__.get("__slots__")
+    if not isinstance(slots, tuple) or len(cls.__mro__) != 2:
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass deriving from object")
+    builder = type(f"_{cls.__name__}Builder", (), {"__slots__": slots, "__module__": cls.__module__})
+    namespace: dict[str, Any] = {"_new": object.__new__, "_builder": builder, "_cls": cls, "_MISSING": MISSING}
+    params, body = [], ["    obj = _new(_builder)"]
     for i, f in enumerate(fields(cls)):  # type: ignore[arg-type]
-        namespace[f"_set{i}"] = cls.__dict__[f.name].__set__
         if f.default is not MISSING:
             namespace[f"_default{i}"] = f.default
             params.append(f"{f.name}=_default{i}")
@@ -41,7 +51,8 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
             body.append(f"    if {f.name} is _MISSING: {f.name} = _factory{i}()")
         else:
             params.append(f.name)
-        body.append(f"    _set{i}(obj, {f.name})")
+        body.append(f"    obj.{f.name} = {f.name}")
+    body.append("    obj.__class__ = _cls")
     source = f"def new(*, {', '.join(params)}):\n" + "\n".join(body) + "\n    return obj\n"
     exec(source, namespace)  # code generated from the field names, as dataclasses itself does
     constructor: Callable[..., T] = namespace["new"]

@@ -26,6 +26,24 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def plain_state(self: Any) -> list[Any]:
+    """``__getstate__`` for a frozen dataclass with read-only mapping fields: picklable values.
+
+    A ``MappingProxyType`` cannot be pickled (or deep-copied), so the state carries plain dicts;
+    :func:`frozen_state` makes them read-only again.
+    """
+    return [
+        dict(value) if isinstance(value, MappingProxyType) else value
+        for value in (getattr(self, f.name) for f in fields(self))
+    ]
+
+
+def frozen_state(self: Any, state: list[Any]) -> None:
+    """``__setstate__`` matching :func:`plain_state` (only mapping fields hold dicts)."""
+    for f, value in zip(fields(self), state, strict=True):
+        object.__setattr__(self, f.name, MappingProxyType(value) if isinstance(value, dict) else value)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Usage:
     """Token counts of one call, normalised across providers.
@@ -65,6 +83,10 @@ class Usage:
     """Image output tokens (a part of ``output_tokens``)."""
     web_search_requests: int = 0
     """Server-side web searches the call made (billed per search, not per token)."""
+
+    # Records cross process boundaries (multiprocessing, task queues) and get deep-copied.
+    __getstate__ = plain_state
+    __setstate__ = frozen_state
 
     def __post_init__(self) -> None:
         # Users build Usage for price(); costwrap's own hot path builds it from checked counts
@@ -140,6 +162,9 @@ class CostRecord:
     """Whether batch rates applied."""
     notes: tuple[str, ...] = ()
     """Why a number is what it is: fallbacks, estimates, pricing problems. Empty when exact."""
+
+    __getstate__ = plain_state
+    __setstate__ = frozen_state
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: money as decimal strings (never floats), the time in ISO 8601."""

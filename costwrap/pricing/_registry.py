@@ -22,7 +22,7 @@ from costwrap import _config
 from costwrap._errors import PriceFileError, UnpricedModelError, UnpricedModelWarning
 from costwrap._fast import fast_constructor
 from costwrap._money import EXACT, MoneyInput, to_decimal
-from costwrap._record import EMPTY_MAPPING, Usage, new_usage
+from costwrap._record import EMPTY_MAPPING, Usage, frozen_state, new_usage, plain_state
 from costwrap.pricing._engine import compute, validate
 from costwrap.pricing._match import candidates, compile_rule
 from costwrap.pricing._rates import Rate, parse_rates
@@ -76,6 +76,9 @@ class Price:
     """Where the rates came from: ``genai-prices 0.2.3``, ``registered`` or ``file:<name>``."""
     notes: tuple[str, ...] = field(default=())
     """Fallbacks and approximations made while pricing; empty when every rate was exact."""
+
+    __getstate__ = plain_state  # picklable, deep-copyable: the breakdown is a read-only mapping
+    __setstate__ = frozen_state
 
 
 _new_price = fast_constructor(Price)

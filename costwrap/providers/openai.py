@@ -152,31 +152,11 @@ def with_stream_usage(operation: str, kwargs: dict[str, Any]) -> dict[str, Any] 
 
 def completion_usage(u: Any, notes: list[str]) -> Usage:
     """A ``CompletionUsage`` (chat and legacy completions) as a :class:`Usage`."""
+    fast = _completion_usage_fast(u)
+    if fast is not None:
+        return fast
     prompt = attr(u, "prompt_tokens_details")
     completion = attr(u, "completion_tokens_details")
-    if not isinstance(u, dict):
-        # The SDK's own models, the every-call case: read the seven counts at once and take the
-        # careful path (`count`, which notes malformed values) only if one is not a plain count.
-        i = getattr(u, "prompt_tokens", None)
-        o = getattr(u, "completion_tokens", None)
-        cr = getattr(prompt, "cached_tokens", None)
-        cw = getattr(prompt, "cache_write_tokens", None)
-        r = getattr(completion, "reasoning_tokens", None)
-        ai = getattr(prompt, "audio_tokens", None)
-        ao = getattr(completion, "audio_tokens", None)
-        for v in (i, o, cr, cw, r, ai, ao):
-            if v is not None and (v.__class__ is not int or v < 0):
-                break
-        else:
-            return new_usage(
-                input_tokens=i or 0,
-                output_tokens=o or 0,
-                cache_read_tokens=cr or 0,
-                cache_write_tokens=cw or 0,
-                reasoning_tokens=r or 0,
-                input_audio_tokens=ai or 0,
-                output_audio_tokens=ao or 0,
-            )
     return new_usage(
         input_tokens=count(u, "prompt_tokens", notes),
         output_tokens=count(u, "completion_tokens", notes),
@@ -186,6 +166,48 @@ def completion_usage(u: Any, notes: list[str]) -> Usage:
         input_audio_tokens=count(prompt, "audio_tokens", notes),
         output_audio_tokens=count(completion, "audio_tokens", notes),
     )
+
+
+def _completion_usage_fast(u: Any) -> Usage | None:
+    """The SDK's own ``CompletionUsage`` with plain counts, read from its dicts; else ``None``.
+
+    The every-call case (each plain call, each stream's usage chunk). A missing field costs
+    pydantic an exception inside ``getattr``, so the dicts are read instead. Anything unusual (a
+    dict body, a missing or odd field, a count that is not a non-negative int) returns ``None``
+    and takes the careful path, which notes oddities.
+    """
+    try:
+        counts = u.__dict__
+        prompt = counts["prompt_tokens_details"]
+        completion = counts["completion_tokens_details"]
+        prompt_fields = prompt.__dict__ if prompt is not None else _NO_FIELDS
+        completion_fields = completion.__dict__ if completion is not None else _NO_FIELDS
+        i = counts["prompt_tokens"]
+        o = counts["completion_tokens"]
+    except (AttributeError, KeyError):
+        return None
+    cr = prompt_fields.get("cached_tokens") or 0
+    cw = prompt_fields.get("cache_write_tokens") or 0
+    ai = prompt_fields.get("audio_tokens") or 0
+    r = completion_fields.get("reasoning_tokens") or 0
+    ao = completion_fields.get("audio_tokens") or 0
+    if not (
+        i.__class__ is o.__class__ is cr.__class__ is cw.__class__ is ai.__class__ is r.__class__ is ao.__class__ is int
+        and min(i, o, cr, cw, ai, r, ao) >= 0
+    ):
+        return None
+    return new_usage(
+        input_tokens=i,
+        output_tokens=o,
+        cache_read_tokens=cr,
+        cache_write_tokens=cw,
+        reasoning_tokens=r,
+        input_audio_tokens=ai,
+        output_audio_tokens=ao,
+    )
+
+
+_NO_FIELDS: Mapping[str, Any] = EMPTY_MAPPING
 
 
 def response_usage(u: Any, tool_usage: Any, notes: list[str]) -> Usage:
@@ -250,56 +272,26 @@ def _chat_fast(response: Any) -> Extracted | None:
     """The every-call case, a ``ChatCompletion`` (or ``Completion``) with plain counts, read from its dicts.
 
     About a third of costwrap's own time per call went to reading these eleven fields through
-    the careful helpers. Anything unusual (a dict body, a missing or odd field, a count that is
-    not a non-negative int) returns ``None`` and takes the careful path, which notes oddities.
+    the careful helpers. Anything unusual returns ``None`` and takes the careful path.
     """
     fields = getattr(response, "__dict__", None)
     if fields is None or isinstance(response, dict):
         return None
-    u = fields.get("usage")
     model = fields.get("model")
     if model.__class__ is not str or not model:
         return None
-    try:
-        counts = u.__dict__
-        prompt = counts["prompt_tokens_details"]
-        completion = counts["completion_tokens_details"]
-        prompt_fields = prompt.__dict__ if prompt is not None else _NO_FIELDS
-        completion_fields = completion.__dict__ if completion is not None else _NO_FIELDS
-        i = counts["prompt_tokens"]
-        o = counts["completion_tokens"]
-    except (AttributeError, KeyError):
-        return None
-    cr = prompt_fields.get("cached_tokens") or 0
-    cw = prompt_fields.get("cache_write_tokens") or 0
-    ai = prompt_fields.get("audio_tokens") or 0
-    r = completion_fields.get("reasoning_tokens") or 0
-    ao = completion_fields.get("audio_tokens") or 0
-    if not (
-        i.__class__ is o.__class__ is cr.__class__ is cw.__class__ is ai.__class__ is r.__class__ is ao.__class__ is int
-        and min(i, o, cr, cw, ai, r, ao) >= 0
-    ):
+    usage = _completion_usage_fast(fields.get("usage"))
+    if usage is None:
         return None
     request_id = getattr(response, "_request_id", None) or fields.get("id")
     tier = fields.get("service_tier")
     return Extracted(
-        usage=new_usage(
-            input_tokens=i,
-            output_tokens=o,
-            cache_read_tokens=cr,
-            cache_write_tokens=cw,
-            reasoning_tokens=r,
-            input_audio_tokens=ai,
-            output_audio_tokens=ao,
-        ),
+        usage=usage,
         model=model,
         request_id=request_id if request_id.__class__ is str and request_id else None,
         service_tier=tier if tier.__class__ is str and tier else None,
         notes=(),
     )
-
-
-_NO_FIELDS: Mapping[str, Any] = EMPTY_MAPPING
 
 
 def _extract_response(response: Any, notes: list[str]) -> Extracted:
@@ -382,9 +374,12 @@ class ChatAccumulator:
     def result(self) -> Extracted:
         """What the stream reported; ``usage`` is ``None`` if the usage chunk never came."""
         notes: list[str] = []
-        u = usage_object(self.usage, notes)
+        usage = _completion_usage_fast(self.usage)  # the SDK's own model with plain counts
+        if usage is None:
+            u = usage_object(self.usage, notes)
+            usage = None if u is None else completion_usage(u, notes)
         return Extracted(
-            usage=None if u is None else completion_usage(u, notes),
+            usage=usage,
             model=self.model,
             request_id=self.request_id,
             service_tier=text_or_none(self.service_tier),

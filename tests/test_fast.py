@@ -1,0 +1,81 @@
+"""The hot path's constructors build ordinary, frozen instances of the public dataclasses."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from costwrap import CostRecord, Usage
+from costwrap._fast import fast_constructor
+from costwrap._record import new_record, new_usage
+
+
+def test_new_usage_is_a_plain_frozen_usage() -> None:
+    fast = new_usage(input_tokens=1200, cache_read_tokens=1000, output_tokens=300)
+    slow = Usage(input_tokens=1200, cache_read_tokens=1000, output_tokens=300)
+    assert type(fast) is Usage
+    assert fast == slow and repr(fast) == repr(slow)
+    assert fast.reasoning_tokens == 0 and fast.cache_write_by_ttl == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.input_tokens = 1  # type: ignore[misc]
+    assert dataclasses.replace(fast, output_tokens=5).output_tokens == 5
+    assert copy.deepcopy(fast) == slow and copy.copy(fast) == slow
+
+
+def test_new_record_matches_the_ordinary_constructor() -> None:
+    fields: dict[str, Any] = {
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "request_model": "gpt-4o-mini",
+        "operation": "chat.completions",
+        "usage": Usage(input_tokens=10, output_tokens=2),
+        "cost": Decimal("0.0000027"),
+        "breakdown": {"input": Decimal("0.0000015"), "output": Decimal("0.0000012")},
+        "timestamp": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    fast, slow = new_record(**fields), CostRecord(**fields)
+    assert type(fast) is CostRecord and fast == slow
+    assert fast.to_dict() == slow.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.cost = Decimal(0)  # type: ignore[misc]
+
+
+def test_a_class_without_slots_is_refused_when_the_constructor_is_made() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        x: int
+
+    with pytest.raises(TypeError, match="Plain is not a slotted dataclass"):
+        fast_constructor(Plain)
+
+
+def test_records_survive_pickle_and_deepcopy_with_read_only_mappings() -> None:
+    import pickle
+
+    import costwrap
+
+    usage = Usage(input_tokens=1000, cache_write_tokens=900, cache_write_by_ttl={"5m": 600, "1h": 300})
+    record = new_record(
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        request_model="claude-sonnet-4-5",
+        operation="messages",
+        usage=usage,
+        cost=Decimal("0.01"),
+        breakdown={"cache_write_5m": Decimal("0.01")},
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        tags={"team": "search"},
+    )
+    price = costwrap.price("gpt-4o-mini", input_tokens=10)
+    for value in (usage, record, price):
+        for copied in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+            assert copied == value and type(copied) is type(value)
+    restored = pickle.loads(pickle.dumps(record))
+    with pytest.raises(TypeError):
+        restored.tags["team"] = "x"
+    assert restored.usage is not None and restored.usage.cache_write_by_ttl == {"5m": 600, "1h": 300}

@@ -171,9 +171,8 @@ class Call:
         "watch",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - positional: built once per call, where keywords cost more
         self,
-        *,
         spec: ProviderSpec,
         point: PatchPoint,
         options: CallOptions,
@@ -433,11 +432,15 @@ class Call:
 
     def _lookup(self, model: str, request_model: str | None) -> tuple[Any, str]:
         model_map = self.options.model_map
-        if not model_map and (request_model is None or request_model == model):
-            # The common case, in one step (the registry's own cache first: a call saved).
-            key = (self.provider, model)
-            cached = registry._cache.get(key, _MISS)
-            return (registry.lookup(model, self.provider) if cached is _MISS else cached), model
+        provider = self.provider
+        if not model_map and provider not in self.spec.request_model_first:
+            # The common case in one step, the registry's own cache first: the response's model
+            # (often a dated snapshot of the requested one) is known.
+            cached = registry._cache.get((provider, model), _MISS)
+            if cached is _MISS:
+                cached = registry.lookup(model, provider)
+            if cached is not None or request_model is None or request_model == model:
+                return cached, model
         names = [model_map.get(model, model)]
         if request_model and request_model != model:
             if self.provider in self.spec.request_model_first:
@@ -589,16 +592,7 @@ def _begin(
             new_kwargs = spec.with_stream_usage(point.operation, kwargs)
             if new_kwargs is not None:
                 kwargs, hide_usage = new_kwargs, True
-    call = Call(
-        spec=spec,
-        point=point,
-        options=options,
-        provider=provider,
-        request=request,
-        args=args,
-        kwargs=kwargs,
-        hide_usage=hide_usage,
-    )
+    call = Call(spec, point, options, provider, request, args, kwargs, hide_usage)
     return call, kwargs
 
 

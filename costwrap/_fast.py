@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 def fast_constructor(cls: type[T]) -> Callable[..., T]:
-    """``new(*, field=..., ...)`` for the frozen slotted dataclass ``cls``: same fields and defaults.
+    """``new(field=..., ...)`` (pass keywords) for the frozen slotted dataclass ``cls``: same fields and defaults.
 
     >>> from dataclasses import dataclass
     >>> @dataclass(frozen=True, slots=True)
@@ -40,20 +40,22 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
         raise TypeError(f"{cls.__name__} is not a slotted dataclass deriving from object")
     builder = type(f"_{cls.__name__}Builder", (), {"__slots__": slots, "__module__": cls.__module__})
     namespace: dict[str, Any] = {"_new": object.__new__, "_builder": builder, "_cls": cls, "_MISSING": MISSING}
-    params, body = [], ["    obj = _new(_builder)"]
+    # Callers pass keywords, but the parameters are positional-or-keyword, required ones first:
+    # a missing keyword-only argument's default is looked up in a dict, a positional one's is not.
+    required, defaulted, body = [], [], ["    obj = _new(_builder)"]
     for i, f in enumerate(fields(cls)):  # type: ignore[arg-type]
         if f.default is not MISSING:
             namespace[f"_default{i}"] = f.default
-            params.append(f"{f.name}=_default{i}")
+            defaulted.append(f"{f.name}=_default{i}")
         elif f.default_factory is not MISSING:
             namespace[f"_factory{i}"] = f.default_factory
-            params.append(f"{f.name}=_MISSING")
+            defaulted.append(f"{f.name}=_MISSING")
             body.append(f"    if {f.name} is _MISSING: {f.name} = _factory{i}()")
         else:
-            params.append(f.name)
+            required.append(f.name)
         body.append(f"    obj.{f.name} = {f.name}")
     body.append("    obj.__class__ = _cls")
-    source = f"def new(*, {', '.join(params)}):\n" + "\n".join(body) + "\n    return obj\n"
+    source = f"def new({', '.join(required + defaulted)}):\n" + "\n".join(body) + "\n    return obj\n"
     exec(source, namespace)  # code generated from the field names, as dataclasses itself does
     constructor: Callable[..., T] = namespace["new"]
     constructor.__doc__ = f"Build a {cls.__name__} (keyword arguments as its constructor's), fast."

@@ -119,11 +119,11 @@ def read_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestInf
     # `is not None` first: an ABC isinstance check costs more than the rest of this function
     raw = extra.get("X-Stainless-Raw-Response") if extra is not None and isinstance(extra, Mapping) else None
     model = kwargs.get("model")
-    return RequestInfo(
-        model=model if isinstance(model, str) else None,
-        stream=kwargs.get("stream") is True,
-        raw=raw if isinstance(raw, str) else None,
-        background=kwargs.get("background") is True,
+    return RequestInfo(  # positional (model, stream, raw, background): once per call, keywords cost more
+        model if isinstance(model, str) else None,
+        kwargs.get("stream") is True,
+        raw if isinstance(raw, str) else None,
+        kwargs.get("background") is True,
     )
 
 

@@ -537,7 +537,18 @@ _GENERATORS = (GeneratorType, AsyncGeneratorType)  # a tuple: `A | B` would be b
 
 
 def _is_stream(result: Any) -> bool:
-    return type(result).__name__ in ("Stream", "AsyncStream") or isinstance(result, _GENERATORS)
+    # Decided once per result type: the ABC isinstance check costs more than a dict lookup.
+    cls = type(result)
+    known = _stream_types.get(cls)
+    if known is None:
+        known = cls.__name__ in ("Stream", "AsyncStream") or isinstance(result, _GENERATORS)
+        if len(_stream_types) >= 256:  # response types are few; bound it all the same
+            _stream_types.clear()
+        _stream_types[cls] = known
+    return known
+
+
+_stream_types: dict[type, bool] = {}
 
 
 # --- handlers installed by _patch -----------------------------------------------------------------

@@ -219,17 +219,11 @@ def _message_fast(response: Any) -> Extracted | None:
     ):
         return None
     request_id = getattr(response, "_request_id", None) or fields.get("id")
-    return Extracted(
-        usage=new_usage(
-            input_tokens=uncached + read + write,
-            output_tokens=output,
-            cache_read_tokens=read,
-            cache_write_tokens=write,
-        ),
-        model=model,
-        request_id=request_id if request_id.__class__ is str and request_id else None,
-        service_tier=tier,
+    usage = new_usage(
+        input_tokens=uncached + read + write, output_tokens=output, cache_read_tokens=read, cache_write_tokens=write
     )
+    # positional (usage, model, request_id, service_tier): keywords cost more
+    return Extracted(usage, model, request_id if request_id.__class__ is str and request_id else None, tier)
 
 
 def _split_writes(split: Any) -> bool:

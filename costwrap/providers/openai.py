@@ -285,12 +285,11 @@ def _chat_fast(response: Any) -> Extracted | None:
         return None
     request_id = getattr(response, "_request_id", None) or fields.get("id")
     tier = fields.get("service_tier")
-    return Extracted(
-        usage=usage,
-        model=model,
-        request_id=request_id if request_id.__class__ is str and request_id else None,
-        service_tier=tier if tier.__class__ is str and tier else None,
-        notes=(),
+    return Extracted(  # positional (usage, model, request_id, service_tier): keywords cost more
+        usage,
+        model,
+        request_id if request_id.__class__ is str and request_id else None,
+        tier if tier.__class__ is str and tier else None,
     )
 
 

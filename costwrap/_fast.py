@@ -39,10 +39,10 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
     if not isinstance(slots, tuple) or len(cls.__mro__) != 2:
         raise TypeError(f"{cls.__name__} is not a slotted dataclass deriving from object")
     builder = type(f"_{cls.__name__}Builder", (), {"__slots__": slots, "__module__": cls.__module__})
-    namespace: dict[str, Any] = {"_new": object.__new__, "_builder": builder, "_cls": cls, "_MISSING": MISSING}
+    namespace: dict[str, Any] = {"_builder": builder, "_cls": cls, "_MISSING": MISSING}
     # Callers pass keywords, but the parameters are positional-or-keyword, required ones first:
     # a missing keyword-only argument's default is looked up in a dict, a positional one's is not.
-    required, defaulted, body = [], [], ["    obj = _new(_builder)"]
+    required, defaulted, body = [], [], ["    obj = _builder()  # (cheaper than object.__new__(_builder))"]
     for i, f in enumerate(fields(cls)):  # type: ignore[arg-type]
         if f.default is not MISSING:
             namespace[f"_default{i}"] = f.default

@@ -79,3 +79,52 @@ def test_records_survive_pickle_and_deepcopy_with_read_only_mappings() -> None:
     with pytest.raises(TypeError):
         restored.tags["team"] = "x"
     assert restored.usage is not None and restored.usage.cache_write_by_ttl == {"5m": 600, "1h": 300}
+
+
+TEXT_MODELS = ["gpt-4o-mini", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-pro", "gemini-2.5-flash", "o3"]
+
+
+@pytest.mark.parametrize("model", TEXT_MODELS)
+def test_the_text_only_pricing_path_gives_the_general_paths_exact_answer(model: str) -> None:
+    # compute() takes a short path for text and cache reads; _compute is the general one. Same
+    # total to the last digit and exponent, same parts in the same order, for every shape.
+    from costwrap.pricing import registry
+    from costwrap.pricing._engine import _compute, compute
+
+    match = registry.lookup(model)
+    assert match is not None
+    resolved = match.entry.rates(20_000)
+    for input_tokens, cache_read, output, reasoning in [
+        (1200, 1000, 300, 0),
+        (0, 0, 0, 0),
+        (1000, 1000, 0, 0),
+        (5, 0, 7, 7),
+        (300_000, 1000, 10, 0),  # past a long-context tier where the model has one
+        (10**14, 3, 10**14 - 1, 5),
+    ]:
+        assert resolved.text_at(input_tokens) is not None, f"{model}: input, cache-read and output rates"
+        usage = Usage(
+            input_tokens=input_tokens,
+            cache_read_tokens=cache_read,
+            output_tokens=output,
+            reasoning_tokens=reasoning,
+        )
+        fast, general = compute(resolved, usage, None), _compute(resolved, usage, None)
+        assert str(fast[0]) == str(general[0])
+        assert list(fast[1].items()) == list(general[1].items())
+        assert fast[2] == general[2] == []
+
+
+def test_the_text_only_pricing_path_leaves_inconsistent_counts_to_the_checks() -> None:
+    from costwrap.pricing import registry
+    from costwrap.pricing._engine import compute
+
+    match = registry.lookup("gpt-4o-mini")
+    assert match is not None
+    resolved = match.entry.rates(20_000)
+    bad = Usage(input_tokens=10, cache_read_tokens=11)
+    with pytest.raises(ValueError, match="exceed input_tokens"):
+        compute(resolved, bad, None)
+    bad = Usage(input_tokens=10, output_tokens=1, reasoning_tokens=2)
+    with pytest.raises(ValueError, match="reasoning_tokens"):
+        compute(resolved, bad, None)

@@ -109,6 +109,46 @@ def compute(
     Raises ``ValueError`` when the usage is inconsistent (a part larger than its total, a negative
     count), naming the field.
     """
+    # Most calls are text in, text out, maybe with cache reads: one pass, no fallbacks.
+    total_input = usage.input_tokens
+    cache_read = usage.cache_read_tokens
+    output = usage.output_tokens
+    if (
+        0 <= cache_read <= total_input
+        and 0 <= usage.reasoning_tokens <= output
+        and not (
+            usage.cache_write_tokens
+            or usage.input_audio_tokens
+            or usage.input_image_tokens
+            or usage.input_video_tokens
+            or usage.output_audio_tokens
+            or usage.output_image_tokens
+            or usage.cache_read_audio_tokens
+            or usage.web_search_requests
+        )
+    ):
+        text = resolved.text_at(total_input) if resolved.tiered else resolved.text
+        if text is not None:
+            # The same parts in the same order as the general path below.
+            input_rate, cache_read_rate, output_rate = text
+            breakdown: dict[str, Decimal] = {}
+            total = _ZERO
+            if cache_read:
+                total = breakdown["cache_read"] = cache_read_rate * cache_read
+            uncached = total_input - cache_read
+            if uncached:
+                amount = breakdown["input"] = input_rate * uncached
+                total = amount if total is _ZERO else total + amount
+            if output:
+                amount = breakdown["output"] = output_rate * output
+                total = amount if total is _ZERO else total + amount
+            return total, breakdown, []
+    return _compute(resolved, usage, base_cache_ttl)
+
+
+def _compute(
+    resolved: Resolved, usage: Usage, base_cache_ttl: str | None
+) -> tuple[Decimal, dict[str, Decimal], list[str]]:
     total_input = usage.input_tokens
     cache_read = usage.cache_read_tokens
     cache_write = usage.cache_write_tokens

@@ -120,7 +120,7 @@ class Resolved:
     the same per token and per request, so pricing a part is one exact multiplication.
     """
 
-    __slots__ = ("_by_tier", "_starts", "flat", "per_million", "per_unit", "tiered", "variant")
+    __slots__ = ("_by_tier", "_starts", "flat", "per_million", "per_unit", "text", "tiered", "variant")
 
     def __init__(self, per_million: dict[str, Rate], variant: bool) -> None:
         self.per_million = per_million
@@ -130,25 +130,47 @@ class Resolved:
         self.tiered = any(isinstance(rate, Tiered) for rate in per_million.values())
         self.flat: dict[str, Decimal] = {} if self.tiered else self.per_unit  # type: ignore[assignment]
         """The per-unit rates when no rate is tiered (the common case: no call to :meth:`at`)."""
+        self.text = None if self.tiered else _text_rates(self.flat)
+        """Flat input, cache-read and output rates, when the data has all three (the fast path)."""
         # Every tier start of every rate: between two of them all rates are constant, so the
         # resolved rates are built once per such band, not per request.
         self._starts = tuple(
             sorted({start for rate in self.per_unit.values() if isinstance(rate, Tiered) for start, _ in rate.tiers})
         )
-        self._by_tier: dict[int, dict[str, Decimal]] = {}
+        self._by_tier: dict[int, tuple[dict[str, Decimal], TextRates | None]] = {}
 
     def at(self, input_tokens: int) -> dict[str, Decimal]:
         """Per-unit rates for a request with this total input (tiers resolved). Do not mutate."""
         if not self.tiered:
             return self.per_unit  # type: ignore[return-value]
+        return self._band(input_tokens)[0]
+
+    def text_at(self, input_tokens: int) -> TextRates | None:
+        """:attr:`text` for a request with this total input (tiers resolved)."""
+        if not self.tiered:
+            return self.text
+        return self._band(input_tokens)[1]
+
+    def _band(self, input_tokens: int) -> tuple[dict[str, Decimal], TextRates | None]:
         band = 0
         for start in self._starts:
             if input_tokens > start:
                 band += 1
             else:
                 break
-        rates = self._by_tier.get(band)
-        if rates is None:
+        hit = self._by_tier.get(band)
+        if hit is None:
             rates = {k: v.at(input_tokens) if isinstance(v, Tiered) else v for k, v in self.per_unit.items()}
-            self._by_tier[band] = rates
-        return rates
+            hit = self._by_tier[band] = (rates, _text_rates(rates))
+        return hit
+
+
+TextRates = tuple[Decimal, Decimal, Decimal]
+"""Per-token input, cache-read and output rates."""
+
+
+def _text_rates(rates: Mapping[str, Rate]) -> TextRates | None:
+    text = (rates.get("input"), rates.get("cache_read"), rates.get("output"))
+    if all(isinstance(rate, Decimal) for rate in text):
+        return text  # type: ignore[return-value]
+    return None

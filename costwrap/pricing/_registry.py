@@ -45,6 +45,7 @@ _ROOMY_BELOW = 10**15
 a rate's digits plus a count's digits stay under 28. Larger counts, or a narrower context, switch
 to :data:`EXACT` (``localcontext`` costs about as much as the arithmetic, so not on every call)."""
 _FIRST_PARTY = ("openai", "anthropic", "google")
+_EXACT_PREC = EXACT.prec
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,11 @@ class _Overrides:
     model_discounts: dict[str, Decimal] = field(default_factory=dict)
 
 
+_time = time.time
+
+
 def _today() -> int:
-    return int(time.time() // 86400)
+    return int(_time() // 86400)
 
 
 def _day(at: datetime | date | None) -> int:
@@ -283,15 +287,13 @@ class Registry:
             self.unpriced(model, provider)
             return None
         try:
-            day = _today() if at is None else _day(at)
+            day = int(_time() // 86400) if at is None else _day(at)
             total, breakdown, notes = self.price_parts(match, usage, day, (service_tier, batch, speed))
         except TypeError:
             validate(usage)  # a count that is not an int: say which one
             raise
         entry = match.entry
-        return _new_price(
-            total=total, breakdown=breakdown, model=entry.id, provider=entry.provider, source=entry.source, notes=notes
-        )
+        return _new_price(total, breakdown, entry.id, entry.provider, entry.source, notes)  # Price's field order
 
     def price_match(self, match: Match, usage: Usage, day: int, context: Context) -> Price:
         """Price ``usage`` with a resolved entry on a UTC day number."""
@@ -309,7 +311,7 @@ class Registry:
         Exact whatever decimal context the caller has set (a narrow ``prec`` must not round money).
         """
         prec = getcontext().prec
-        if prec < EXACT.prec and (  # (inside the block below prec is EXACT's: no second round)
+        if prec < _EXACT_PREC and (  # (inside the block below prec is EXACT's: no second round)
             prec < 28
             or usage.input_tokens >= _ROOMY_BELOW
             or usage.output_tokens >= _ROOMY_BELOW
@@ -318,7 +320,8 @@ class Registry:
             with localcontext(EXACT):
                 return self.price_parts(match, usage, day, context)
         entry = match.entry
-        resolved = entry.rates(day, context)
+        last = entry._last  # `rates` in one step when it would give its last answer again
+        resolved = last[2] if last is not None and last[0] == day and last[1] == context else entry.rates(day, context)
         total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)
         service_tier, batch, speed = context
         if not resolved.variant and (batch or service_tier not in STANDARD_TIERS or speed not in (None, "standard")):

@@ -53,6 +53,7 @@ class ModelEntry:
     __slots__ = (
         "_cache",
         "_epochs",
+        "_last",
         "_loader",
         "_prices",
         "_rule",
@@ -93,6 +94,7 @@ class ModelEntry:
         self.base_cache_ttl = base_cache_ttl
         self._rule = rule
         self._cache: dict[tuple[int, Context], Resolved] = {}
+        self._last: tuple[int, Context, Resolved] | None = None  # the last answer of `rates`
         # A shipped table's rates are parsed when the model is first priced (`loader`): most
         # processes price a handful of its hundreds of models, and parsing them all was most of
         # the table's first load.
@@ -128,6 +130,9 @@ class ModelEntry:
 
     def rates(self, day: int, context: Context = (None, False, None)) -> Resolved:
         """The rates in force on ``day`` (days since 1970-01-01, UTC) for a request ``context``."""
+        last = self._last  # calls come on the same day with the same context, mostly
+        if last is not None and last[0] == day and last[1] == context:
+            return last[2]
         if not self._prices:
             self._load()
         epoch = 0
@@ -141,6 +146,7 @@ class ModelEntry:
         if hit is None:
             hit = self._resolve(day, context)
             self._cache[key] = hit
+        self._last = (day, context, hit)
         return hit
 
     def _resolve(self, day: int, context: Context) -> Resolved:

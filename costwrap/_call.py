@@ -26,7 +26,7 @@ from costwrap._context import active
 from costwrap._dispatch import emit
 from costwrap._errors import BudgetExceeded
 from costwrap._guard import absorb, guard, report
-from costwrap._record import EMPTY_MAPPING, CostRecord, Usage, empty_mapping, new_record
+from costwrap._record import EMPTY_MAPPING, CostRecord, RecordBuilder, Usage, empty_mapping
 from costwrap.pricing import registry
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
@@ -263,7 +263,7 @@ class Call:
             self._billable(extracted)
         ):
             return
-        self._emit(extracted, extracted.usage, latency=latency, stream=False, estimated=False, notes=())
+        self._emit(extracted, extracted.usage, latency, False, False, ())
 
     def record_batch_item(self, item: Any) -> None:
         """Record one finished request read from a batch's results."""
@@ -278,7 +278,7 @@ class Call:
             return
         if extracted.response_id is not None and not _first_billing(extracted.response_id):
             return
-        self._emit(extracted, extracted.usage, latency=0.0, stream=False, estimated=False, notes=())
+        self._emit(extracted, extracted.usage, 0.0, False, False, ())
 
     def record_stream(self, accumulator: Any, completed: bool) -> None:
         """Record a stream that ended (exhausted, closed, failed or dropped)."""
@@ -287,7 +287,7 @@ class Call:
         usage = extracted.usage if extracted is not None else None
         if usage is not None and extracted is not None and extracted.complete:
             if self._billable(extracted):
-                self._emit(extracted, usage, latency=latency, stream=True, estimated=False, notes=())
+                self._emit(extracted, usage, latency, True, False, ())
             return
         if self.point.kind == "retrieve":
             return  # a re-read stream that ended early bills nothing: the original call does
@@ -296,7 +296,7 @@ class Call:
             usage, notes = self._partial(usage, accumulator.text())
         else:
             usage, notes = self._estimate(accumulator.text(), completed)
-        self._emit(extracted, usage, latency=latency, stream=True, estimated=usage is not None, notes=notes)
+        self._emit(extracted, usage, latency, True, usage is not None, notes)
 
     def _partial(self, usage: Usage, output_text: str) -> tuple[Usage, tuple[str, ...]]:
         from costwrap import tokens
@@ -341,11 +341,10 @@ class Call:
             how = "estimated at ~4 bytes per token from the prompt and the output seen (no tokenizer available)"
         return Usage(input_tokens=prompt, output_tokens=output), (f"{why}; usage {how}",)
 
-    def _emit(
+    def _emit(  # noqa: PLR0917 - positional: once per call, where keywords cost more
         self,
         extracted: Extracted | None,
         usage: Usage | None,
-        *,
         latency: float,
         stream: bool,
         estimated: bool,
@@ -353,15 +352,23 @@ class Call:
     ) -> None:
         options = self.options
         request_model = self.request.model
-        model = (extracted.model if extracted else None) or request_model
         wall = self.wall
-        if self.point.kind == "retrieve" and extracted is not None and extracted.created_at:
-            wall = extracted.created_at  # a background response is priced at its creation
-        all_notes = [*extracted.notes, *notes] if extracted is not None else list(notes)
-        cost = None
+        if extracted is None:
+            model, request_id, service_tier, batch, speed = request_model, None, None, False, None
+            all_notes = list(notes)
+        else:
+            model = extracted.model or request_model
+            request_id, service_tier, batch, speed = (
+                extracted.request_id,
+                extracted.service_tier,
+                extracted.batch,
+                extracted.speed,
+            )
+            all_notes = [*extracted.notes, *notes] if extracted.notes or notes else []
+            if extracted.created_at and self.point.kind == "retrieve":
+                wall = extracted.created_at  # a background response is priced at its creation
+        cost = source = priced_as = unpriced_name = None
         breakdown: Mapping[str, Any] = EMPTY_MAPPING
-        source = priced_as = None
-        unpriced_name = None
         if usage is not None and model is not None:
             priced = False
             try:
@@ -370,9 +377,6 @@ class Call:
                     unpriced_name = name
                     all_notes.append(f"no price known for {name!r} ({self.provider}): cost unknown")
                 else:
-                    service_tier = extracted.service_tier if extracted else None
-                    batch = extracted.batch if extracted else False
-                    speed = extracted.speed if extracted else None
                     context = (service_tier, batch, speed)
                     day = int(wall // 86400)
                     try:
@@ -392,8 +396,10 @@ class Call:
                         all_notes.append(f"could not be priced: {exc}")
                         report("pricing a call", exc)
                     else:
-                        source, priced_as = match.entry.source, match.entry.id
-                        all_notes.extend(price_notes)
+                        entry = match.entry
+                        source, priced_as = entry.source, entry.id
+                        if price_notes:
+                            all_notes.extend(price_notes)
                 priced = True
             except Exception as exc:
                 if not absorb("pricing a call", exc):
@@ -404,26 +410,29 @@ class Call:
             all_notes.append("no usage was reported or could be counted: cost unknown")
         else:
             all_notes.append("neither the request nor the response named a model: cost unknown")
-        record = new_record(
-            provider=self.provider,
-            model=model,
-            request_model=request_model,
-            operation=self.point.operation,
-            usage=usage,
-            cost=cost,
-            breakdown=breakdown,
-            stream=stream,
-            estimated=estimated,
-            latency_s=latency,
-            timestamp=datetime.fromtimestamp(wall, UTC),
-            tags=_redacted(options.tags, all_notes) if _config._config.redact_tags is not None else options.tags,
-            request_id=extracted.request_id if extracted else None,
-            price_source=source,
-            priced_as=priced_as,
-            service_tier=extracted.service_tier if extracted else None,
-            batch=extracted.batch if extracted else False,
-            notes=tuple(all_notes),
-        )
+        # Filled field by field on a builder, then made a CostRecord (see costwrap._fast): no call,
+        # no keyword matching. A renamed field fails here (no such slot), a new one in every test.
+        record = RecordBuilder()
+        record.provider = self.provider
+        record.model = model
+        record.request_model = request_model
+        record.operation = self.point.operation
+        record.usage = usage
+        record.cost = cost
+        record.breakdown = breakdown
+        record.stream = stream
+        record.estimated = estimated
+        record.latency_s = latency
+        record.timestamp = datetime.fromtimestamp(wall, UTC)
+        tags = options.tags
+        record.tags = _redacted(tags, all_notes) if _config._config.redact_tags is not None else tags
+        record.request_id = request_id
+        record.price_source = source
+        record.priced_as = priced_as
+        record.service_tier = service_tier
+        record.batch = batch
+        record.notes = tuple(all_notes) if all_notes else ()
+        record.__class__ = CostRecord
         emit(record, options.on_cost)
         self.outcome = record
         if unpriced_name is not None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from costwrap._fast import fast_constructor
+from costwrap._fast import fast_constructor, slot_builder
 
 EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 
@@ -190,7 +190,9 @@ class CostRecord:
         }
 
 
-new_usage = fast_constructor(Usage)
+new_usage = fast_constructor(Usage, shared={"cache_write_by_ttl": EMPTY_MAPPING})
 """``Usage(...)`` without the frozen-dataclass overhead, for costwrap's own hot path."""
-new_record = fast_constructor(CostRecord)
+new_record = fast_constructor(CostRecord, shared={"breakdown": EMPTY_MAPPING, "tags": EMPTY_MAPPING})
 """``CostRecord(...)`` without the frozen-dataclass overhead, for costwrap's own hot path."""
+RecordBuilder: Any = slot_builder(CostRecord)
+"""Set every field of a ``CostRecord`` on one, then assign ``__class__ = CostRecord`` (the wrapped call's path)."""

@@ -128,3 +128,13 @@ def test_the_text_only_pricing_path_leaves_inconsistent_counts_to_the_checks() -
     bad = Usage(input_tokens=10, output_tokens=1, reasoning_tokens=2)
     with pytest.raises(ValueError, match="reasoning_tokens"):
         compute(resolved, bad, None)
+
+
+def test_shared_defaults_are_the_one_read_only_empty_mapping() -> None:
+    from costwrap._record import EMPTY_MAPPING
+
+    usage = new_usage(input_tokens=1)
+    assert usage.cache_write_by_ttl is EMPTY_MAPPING
+    with pytest.raises(TypeError):
+        usage.cache_write_by_ttl["5m"] = 1  # type: ignore[index]
+    assert Usage().cache_write_by_ttl == usage.cache_write_by_ttl

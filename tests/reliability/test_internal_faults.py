@@ -165,7 +165,7 @@ def inject(stage: str, provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
             if hasattr(registry, name):
                 monkeypatch.setattr(registry, name, _raise(ArithmeticError("pricing bug")))
     elif stage == "record":
-        monkeypatch.setattr(_call, "new_record", _raise(TypeError("record bug")))
+        monkeypatch.setattr(_call, "RecordBuilder", _raise(TypeError("record bug")))
     else:  # pragma: no cover
         raise AssertionError(stage)
 

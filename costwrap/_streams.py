@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import inspect
 import weakref
+from collections.abc import Iterator
 from types import GeneratorType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,30 @@ class _Steps:
             if keep:
                 return item
 
+    def items(self, proxy: TrackedStream) -> Iterator[Any]:
+        """:meth:`next` as a generator, for ``for`` loops: resuming it costs less than two calls per item."""
+        iterator = self.iterator
+        if iterator is None:
+            iterator = self.iterator = iter(self.source)
+        try:
+            for item in iterator:
+                self.seen = True
+                try:
+                    keep = self.acc.add(item)
+                except Exception as exc:  # noqa: BLE001 - reported in _drop; the stream must go on
+                    keep = self._drop(exc, item)
+                if keep:
+                    if self.watched:
+                        proxy._self_check_budget()
+                    yield item
+        except GeneratorExit:
+            raise  # the loop stopped early: the proxy records on close(), `with` exit or collection
+        except BaseException:
+            with contextlib.suppress(BudgetExceeded):  # the error in flight wins (Ctrl-C, a timeout)
+                proxy._self_finish(False, failed=True)
+            raise
+        proxy._self_finish(True)
+
     def _drop(self, exc: Exception, item: Any) -> bool:
         """The accumulator failed on a chunk: report it, stop reading chunks, pass them on."""
         if get_config().strict:
@@ -178,8 +203,9 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
     def _self_seen(self) -> bool:  # type: ignore[override]
         return self._self_steps.seen
 
-    def __iter__(self) -> TrackedStream:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # A generator over the same steps as __next__ (a loop and next() calls can be mixed).
+        return self._self_steps.items(self)
 
     def __next__(self) -> Any:
         steps = self._self_steps
@@ -193,10 +219,13 @@ class TrackedStream(_Recorder, wrapt.ObjectProxy[Any]):
                 self._self_finish(False, failed=True)
             raise
         if steps.watched:
-            exceeded = self._self_over_budget()
-            if exceeded is not None:
-                self._self_stop(exceeded)
+            self._self_check_budget()
         return item
+
+    def _self_check_budget(self) -> None:
+        exceeded = self._self_over_budget()
+        if exceeded is not None:
+            self._self_stop(exceeded)
 
     def _self_stop(self, exceeded: BudgetExceeded) -> None:
         """A budget ran out mid-stream: close it (the provider stops generating), record, raise."""

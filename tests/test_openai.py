@@ -239,6 +239,46 @@ def test_a_stream_ended_early_is_recorded_once_as_estimated(
     assert "closed before it reported usage" in record.notes[0]
 
 
+def test_a_loop_and_next_calls_share_one_stream_and_one_record(
+    server: MockServer, openai_client: Any, records: list[CostRecord]
+) -> None:
+    # A `for` loop iterates a generator over the proxy's steps, next() calls the proxy: one stream.
+    server.sse(chat_chunks(MINI, ["one", " two", " three"], usage=chat_usage(1200, 300, cached=1000)))
+    client = costwrap.wrap(openai_client)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    seen = [next(stream)]
+    for chunk in stream:
+        seen.append(chunk)
+        break
+    assert records == []  # a loop that stops early records nothing until the stream ends
+    seen.extend(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in seen) == "one two three"
+    assert all(chunk.choices for chunk in seen)  # the usage chunk costwrap asked for stays hidden
+    record = only(records)
+    assert record.cost == MINI_COST and record.estimated is False
+
+
+def test_a_loop_left_early_is_recorded_once_when_the_stream_is_dropped(
+    server: MockServer, openai_client: Any, records: list[CostRecord]
+) -> None:
+    server.sse(chat_chunks(MINI, ["one", " two", " three", " four"], usage=chat_usage(1200, 300, cached=1000)))
+    client = costwrap.wrap(openai_client)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Count"}], stream=True
+    )
+    for index, _ in enumerate(stream):
+        if index == 1:
+            break
+    assert records == []
+    del stream
+    gc.collect()
+    record = only(records)
+    assert record.estimated is True
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (7, 1)
+
+
 def test_a_stream_that_dies_half_way_raises_the_sdk_error_and_is_recorded_as_estimated(
     server: MockServer, openai_client: Any, records: list[CostRecord]
 ) -> None:

@@ -138,3 +138,74 @@ def test_shared_defaults_are_the_one_read_only_empty_mapping() -> None:
     with pytest.raises(TypeError):
         usage.cache_write_by_ttl["5m"] = 1  # type: ignore[index]
     assert Usage().cache_write_by_ttl == usage.cache_write_by_ttl
+
+
+COUNT_SHAPES = [(1200, 300, 1000, 0, 0), (5, 0, 0, 0, 0), (0, 7, 0, 3, 0), (900, 40, 100, 20, 30)]
+
+
+@pytest.mark.parametrize(("prompt", "output", "cached", "thoughts", "tool_prompt"), COUNT_SHAPES)
+def test_googles_fast_reader_agrees_with_its_careful_one(
+    prompt: int, output: int, cached: int, thoughts: int, tool_prompt: int
+) -> None:
+    from google.genai import types
+
+    from costwrap.providers import google_genai
+
+    metadata = types.GenerateContentResponseUsageMetadata(
+        prompt_token_count=prompt,
+        candidates_token_count=output,
+        cached_content_token_count=cached,
+        thoughts_token_count=thoughts,
+        tool_use_prompt_token_count=tool_prompt,
+        prompt_tokens_details=[types.ModalityTokenCount(modality=types.MediaModality.TEXT, token_count=prompt)],
+    )
+    response = types.GenerateContentResponse(usage_metadata=metadata, model_version="gemini-2.5-flash")
+    fast = google_genai._response_fast(response)
+    assert fast is not None and fast.model == "gemini-2.5-flash"
+    assert fast.usage == google_genai.usage_from(metadata, [])
+    streamed = google_genai.GenerateAccumulator()
+    streamed.add(response)
+    streamed.finished = True
+    assert streamed.result().usage == fast.usage
+
+
+@pytest.mark.parametrize(("uncached", "output", "read", "write", "_"), COUNT_SHAPES)
+def test_anthropics_fast_reader_agrees_with_its_careful_one(
+    uncached: int, output: int, read: int, write: int, _: int
+) -> None:
+    from anthropic.types import Message
+    from anthropic.types import Usage as AnthropicUsage
+
+    from costwrap.providers import anthropic
+
+    usage = AnthropicUsage(
+        input_tokens=uncached,
+        output_tokens=output,
+        cache_read_input_tokens=read,
+        cache_creation_input_tokens=write,
+        service_tier="standard",
+    )
+    message = Message(id="msg_1", type="message", role="assistant", model="claude-sonnet-4-6", content=[], usage=usage)
+    fast = anthropic._message_fast(message)
+    assert fast is not None
+    assert fast.usage == anthropic.usage_from(usage, [])
+    assert fast.service_tier == "standard" and fast.request_id == "msg_1"
+
+
+def test_the_fast_readers_leave_media_and_tiers_to_the_careful_ones() -> None:
+    from google.genai import types
+
+    from costwrap.providers import google_genai
+
+    audio = types.GenerateContentResponseUsageMetadata(
+        prompt_token_count=10,
+        candidates_token_count=5,
+        prompt_tokens_details=[types.ModalityTokenCount(modality=types.MediaModality.AUDIO, token_count=10)],
+    )
+    assert google_genai._response_fast(types.GenerateContentResponse(usage_metadata=audio)) is None
+    tiered = types.GenerateContentResponseUsageMetadata(
+        prompt_token_count=10, candidates_token_count=5, traffic_type=types.TrafficType.ON_DEMAND
+    )
+    assert google_genai._response_fast(types.GenerateContentResponse(usage_metadata=tiered)) is None
+    blocked = types.GenerateContentResponseUsageMetadata(prompt_token_count=0, candidates_token_count=0)
+    assert google_genai._response_fast(types.GenerateContentResponse(usage_metadata=blocked)) is None

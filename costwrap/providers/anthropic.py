@@ -196,34 +196,46 @@ def _message_fast(response: Any) -> Extracted | None:
     if model.__class__ is not str or not model:
         return None
     try:
-        counts = response.usage.__dict__
+        u = response.usage
+        counts = u.__dict__
     except AttributeError:
         return None
+    usage = _plain_usage(counts)
+    if usage is None or getattr(u, "__pydantic_extra__", None):
+        return None
+    request_id = getattr(response, "_request_id", None) or fields.get("id")
+    # positional (usage, model, request_id, service_tier): keywords cost more
+    return Extracted(
+        usage, model, request_id if request_id.__class__ is str and request_id else None, counts.get("service_tier")
+    )
+
+
+def _plain_usage(counts: Mapping[str, Any]) -> Usage | None:
+    """Plain counts (a usage model's fields, a stream's overlaid usage) as a Usage; ``None`` if anything is unusual.
+
+    Unusual: an odd count, a tier or speed, cache writes split by TTL, thinking details, server
+    tools, iterations. Those take the careful path, which prices and notes them.
+    """
     uncached = counts.get("input_tokens")
     output = counts.get("output_tokens")
     read = counts.get("cache_read_input_tokens") or 0
     write = counts.get("cache_creation_input_tokens") or 0
-    tier = counts.get("service_tier")
     split = counts.get("cache_creation")
     if not (
         uncached.__class__ is output.__class__ is read.__class__ is write.__class__ is int
         and min(uncached, output, read, write) >= 0
     ) or (
-        tier not in (None, "standard")
+        counts.get("service_tier") not in (None, "standard")
         or (split is not None and _split_writes(split))
         or counts.get("output_tokens_details") is not None
         or counts.get("server_tool_use") is not None
         or counts.get("speed") not in (None, "standard")
         or counts.get("iterations") is not None
-        or getattr(response.usage, "__pydantic_extra__", None)
     ):
         return None
-    request_id = getattr(response, "_request_id", None) or fields.get("id")
-    usage = new_usage(
+    return new_usage(
         input_tokens=uncached + read + write, output_tokens=output, cache_read_tokens=read, cache_write_tokens=write
     )
-    # positional (usage, model, request_id, service_tier): keywords cost more
-    return Extracted(usage, model, request_id if request_id.__class__ is str and request_id else None, tier)
 
 
 def _split_writes(split: Any) -> bool:
@@ -305,9 +317,13 @@ class MessagesAccumulator:
 
     def result(self) -> Extracted:
         """What the stream reported so far (the overlaid usage), or no usage at all."""
-        notes: list[str] = []
         if self.usage is None:
             return Extracted(usage=None, model=self.model, request_id=self.request_id)
+        if self.final:
+            usage = _plain_usage(self.usage)
+            if usage is not None:
+                return Extracted(usage, self.model, self.request_id, self.usage.get("service_tier"))
+        notes: list[str] = []
         extracted = _extracted(self.usage, self.model, self.request_id, notes)
         # Without a message_delta, output_tokens is message_start's placeholder (1-8 tokens).
         return extracted if self.final else replace(extracted, complete=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from costwrap._record import Usage, new_usage
@@ -127,8 +128,76 @@ def _tier(u: Any) -> str | None:
     return None
 
 
+def _text_only(details: Any) -> bool:
+    """Whether a per-modality breakdown is absent or all text (the every-call case)."""
+    if details is None:
+        return True
+    if details.__class__ is not list:
+        return False
+    for item in details:
+        modality = attr(item, "modality")
+        if str(getattr(modality, "value", modality)).upper() != "TEXT":
+            return False
+    return True
+
+
+def _plain_usage(counts: Mapping[str, Any]) -> Usage | None:
+    """Plain text counts (a usage model's fields, a stream's last values) as a Usage; else ``None``.
+
+    Else: an odd or missing count, no counts at all (a blocked prompt), media, a tier, the older
+    ``response_*`` fields. Those take the careful path (:func:`usage_from`), which notes them.
+    """
+    prompt = counts.get("prompt_token_count")
+    candidates = counts.get("candidates_token_count")
+    cached = counts.get("cached_content_token_count") or 0
+    thoughts = counts.get("thoughts_token_count") or 0
+    tool_prompt = counts.get("tool_use_prompt_token_count") or 0
+    if not (
+        prompt.__class__ is candidates.__class__ is cached.__class__ is thoughts.__class__ is int
+        and tool_prompt.__class__ is int
+        and min(prompt, candidates, cached, thoughts, tool_prompt) >= 0
+        and prompt + candidates + thoughts + tool_prompt
+        and counts.get("traffic_type") is None
+        and counts.get("response_token_count") is None  # the older names: the careful path reads them
+        and counts.get("response_tokens_details") is None
+        and counts.get("service_tier") is None
+        and _text_only(counts.get("prompt_tokens_details"))
+        and _text_only(counts.get("cache_tokens_details"))
+        and _text_only(counts.get("candidates_tokens_details"))
+    ):
+        return None
+    return new_usage(
+        input_tokens=prompt + tool_prompt,
+        output_tokens=candidates + thoughts,
+        cache_read_tokens=cached,
+        reasoning_tokens=thoughts,
+    )
+
+
+def _response_fast(response: Any) -> Extracted | None:
+    """The every-call case, a response with plain text counts, read from the models' dicts; else ``None``."""
+    fields = getattr(response, "__dict__", None)
+    if fields is None or isinstance(response, dict):
+        return None
+    u = fields.get("usage_metadata")
+    counts = getattr(u, "__dict__", None)
+    usage = _plain_usage(counts) if counts is not None else None
+    if usage is None:
+        return None
+    model, request_id = fields.get("model_version"), fields.get("response_id")
+    # positional (usage, model, request_id): keywords cost more
+    return Extracted(
+        usage,
+        model if model.__class__ is str and model else None,
+        request_id if request_id.__class__ is str and request_id else None,
+    )
+
+
 def extract(response: Any, operation: str) -> Extracted:
     """Read usage, model and tier from a ``GenerateContentResponse`` or ``EmbedContentResponse``."""
+    fast = _response_fast(response)
+    if fast is not None:
+        return fast
     notes: list[str] = []
     u = attr(response, "usage_metadata")
     usage = None
@@ -200,29 +269,37 @@ class GenerateAccumulator:
         """Take in one chunk."""
         u = chunk.usage_metadata
         if u is not None:
-            if self.usage is None:
-                self.usage = {}
+            usage = self.usage
+            if usage is None:
+                usage = self.usage = {}
+            fields = getattr(u, "__dict__", None)  # the model's fields: plain lookups, not attribute reads
+            get = fields.get if fields is not None else partial(getattr, u)
             for name in _USAGE_FIELDS:
-                value = getattr(u, name, None)
+                value = get(name, None)
                 if value is not None:
-                    self.usage[name] = value
-        if chunk.model_version:
-            self.model = chunk.model_version
-        if chunk.response_id:
-            self.request_id = chunk.response_id
+                    usage[name] = value
+        if self.model is None:  # the same on every chunk: read until one names it
+            self.model = chunk.model_version or None
+        if self.request_id is None:
+            self.request_id = chunk.response_id or None
         for candidate in chunk.candidates or ():
             if candidate.finish_reason is not None:
                 self.finished = True
             content = candidate.content
             for part in (content.parts if content is not None else None) or ():
-                if part.text:
-                    self.parts.append(part.text)
+                text = part.text
+                if text:
+                    self.parts.append(text)
         return True
 
     def result(self) -> Extracted:
         """The per-field last values; incomplete if the stream stopped before a finish reason."""
         if self.usage is None:
             return Extracted(usage=None, model=self.model, request_id=self.request_id)
+        if self.finished:
+            usage = _plain_usage(self.usage)
+            if usage is not None:
+                return Extracted(usage, self.model, self.request_id)  # positional: keywords cost more
         notes: list[str] = []
         return Extracted(
             usage=usage_from(self.usage, notes),

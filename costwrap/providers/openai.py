@@ -372,11 +372,14 @@ class ChatAccumulator:
 
     def result(self) -> Extracted:
         """What the stream reported; ``usage`` is ``None`` if the usage chunk never came."""
-        notes: list[str] = []
         usage = _completion_usage_fast(self.usage)  # the SDK's own model with plain counts
-        if usage is None:
-            u = usage_object(self.usage, notes)
-            usage = None if u is None else completion_usage(u, notes)
+        tier = self.service_tier
+        if usage is not None:
+            # positional (usage, model, request_id, service_tier): keywords cost more
+            return Extracted(usage, self.model, self.request_id, tier if tier.__class__ is str and tier else None)
+        notes: list[str] = []
+        u = usage_object(self.usage, notes)
+        usage = None if u is None else completion_usage(u, notes)
         return Extracted(
             usage=usage,
             model=self.model,

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from costwrap._config import Sink, get_sinks
+from costwrap import _config
+from costwrap._config import Sink
 
 if TYPE_CHECKING:
     from costwrap._record import CostRecord
@@ -56,7 +57,7 @@ def emit(record: CostRecord, own_sinks: Iterable[Sink] = ()) -> None:
         tracker._add(record)
     for sink in own_sinks:
         deliver(sink, record)
-    for sink in get_sinks():
+    for sink in _config._sinks:  # the module's current tuple (replaced, never mutated): no call
         deliver(sink, record)
 
 

@@ -336,12 +336,25 @@ class ChatAccumulator:
 
     def add(self, chunk: Any) -> bool:
         """Take in one chunk; hide the usage-only chunk costwrap asked for."""
-        # Runs for every chunk: the model is read until one names it (Azure's first chunk has
-        # model "" and id ""), the rest only on the usage chunk.
+        # Runs for every chunk: the common one (text, a model already known) in a few reads.
+        usage = chunk.usage
+        if usage is not None or self.model is None or self._legacy:
+            return self._add_other(chunk, usage)
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta is not None:
+                text = delta.content
+                if text:
+                    self.parts.append(text)
+                if delta.tool_calls:
+                    self._add_tool_calls(delta.tool_calls)
+        return True
+
+    def _add_other(self, chunk: Any, usage: Any) -> bool:
+        # The model is read until a chunk names it (Azure's first chunk has model "" and id "").
         if self.model is None:
             self.model = chunk.model or None
         choices = chunk.choices
-        usage = chunk.usage
         if usage is not None:
             self.usage = usage
             self.model = chunk.model or self.model
@@ -349,26 +362,27 @@ class ChatAccumulator:
             self.request_id = chunk.id or self.request_id
             if self._hide and not choices:
                 return False
-        parts = self.parts
         for choice in choices:
             if self._legacy:
                 text = choice.text
                 if text:
-                    parts.append(text)
+                    self.parts.append(text)
                 continue
             delta = choice.delta
             if delta is None:
                 continue
             text = delta.content
             if text:
-                parts.append(text)
-            calls = delta.tool_calls
-            if calls:
-                for call in calls:
-                    fn = call.function
-                    if fn is not None and fn.arguments:
-                        parts.append(fn.arguments)
+                self.parts.append(text)
+            if delta.tool_calls:
+                self._add_tool_calls(delta.tool_calls)
         return True
+
+    def _add_tool_calls(self, calls: Any) -> None:
+        for call in calls:
+            fn = call.function
+            if fn is not None and fn.arguments:
+                self.parts.append(fn.arguments)
 
     def result(self) -> Extracted:
         """What the stream reported; ``usage`` is ``None`` if the usage chunk never came."""

@@ -225,7 +225,8 @@ class Call:
             proxy = wrap_raw_response(result, self)
             self.deferred = True
             return proxy
-        if self.request.stream or self.point.stream or _is_stream(result):
+        known = _stream_types.get(type(result))  # _is_stream's cache, read here: no call per result
+        if self.request.stream or self.point.stream or (_is_stream(result) if known is None else known):
             from costwrap._streams import wrap_stream
 
             stream = wrap_stream(result, self, self._accumulator())

@@ -20,7 +20,7 @@ from typing import Any
 
 from costwrap import _config
 from costwrap._errors import PriceFileError, UnpricedModelError, UnpricedModelWarning
-from costwrap._fast import fast_constructor
+from costwrap._fast import fast_constructor, slot_builder
 from costwrap._money import EXACT, MoneyInput, to_decimal
 from costwrap._record import EMPTY_MAPPING, Usage, frozen_state, new_usage, plain_state
 from costwrap.pricing._engine import compute, validate
@@ -83,6 +83,7 @@ class Price:
 
 
 _new_price = fast_constructor(Price)
+_PriceBuilder: Any = slot_builder(Price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +293,17 @@ class Registry:
         except TypeError:
             validate(usage)  # a count that is not an int: say which one
             raise
+        # Filled on its builder, then made a Price (see costwrap._fast): the cheapest way to a frozen instance.
         entry = match.entry
-        return _new_price(total, breakdown, entry.id, entry.provider, entry.source, notes)  # Price's field order
+        price = _PriceBuilder()
+        price.total = total
+        price.breakdown = breakdown
+        price.model = entry.id
+        price.provider = entry.provider
+        price.source = entry.source
+        price.notes = notes
+        price.__class__ = Price
+        return price  # type: ignore[no-any-return]
 
     def price_match(self, match: Match, usage: Usage, day: int, context: Context) -> Price:
         """Price ``usage`` with a resolved entry on a UTC day number."""

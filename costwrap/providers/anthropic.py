@@ -223,7 +223,7 @@ def _plain_usage(counts: Mapping[str, Any]) -> Usage | None:
     split = counts.get("cache_creation")
     if not (
         uncached.__class__ is output.__class__ is read.__class__ is write.__class__ is int
-        and min(uncached, output, read, write) >= 0
+        and uncached | output | read | write >= 0  # ints: the OR is negative iff one is
     ) or (
         counts.get("service_tier") not in (None, "standard")
         or (split is not None and _split_writes(split))

@@ -155,7 +155,7 @@ def _plain_usage(counts: Mapping[str, Any]) -> Usage | None:
     if not (
         prompt.__class__ is candidates.__class__ is cached.__class__ is thoughts.__class__ is int
         and tool_prompt.__class__ is int
-        and min(prompt, candidates, cached, thoughts, tool_prompt) >= 0
+        and prompt | candidates | cached | thoughts | tool_prompt >= 0  # ints: negative iff one is
         and prompt + candidates + thoughts + tool_prompt
         and counts.get("traffic_type") is None
         and counts.get("response_token_count") is None  # the older names: the careful path reads them

@@ -193,7 +193,7 @@ def _completion_usage_fast(u: Any) -> Usage | None:
     ao = completion_fields.get("audio_tokens") or 0
     if not (
         i.__class__ is o.__class__ is cr.__class__ is cw.__class__ is ai.__class__ is r.__class__ is ao.__class__ is int
-        and min(i, o, cr, cw, ai, r, ao) >= 0
+        and i | o | cr | cw | ai | r | ao >= 0  # ints: the OR is negative iff one is
     ):
         return None
     return new_usage(
@@ -241,13 +241,12 @@ def _request_id(response: Any) -> str | None:
 
 def extract(response: Any, operation: str) -> Extracted:
     """Read usage, model and tier from a non-streamed response of ``operation``."""
-    notes: list[str] = []
-    if operation.startswith("responses"):
-        return _extract_response(response, notes)
     if operation in _STREAM_OPTIONS_OPERATIONS:  # chat and legacy completions: CompletionUsage
         fast = _chat_fast(response)
         if fast is not None:
             return fast
+    elif operation.startswith("responses"):
+        return _extract_response(response, [])
     return _careful_chat(response, operation)
 
 

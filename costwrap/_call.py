@@ -28,6 +28,7 @@ from costwrap._errors import BudgetExceeded
 from costwrap._guard import absorb, guard, report
 from costwrap._record import EMPTY_MAPPING, CostRecord, RecordBuilder, Usage, empty_mapping
 from costwrap.pricing import registry
+from costwrap.pricing._table import STANDARD_CONTEXT
 from costwrap.providers._spec import Extracted, PatchPoint, RequestInfo
 
 if TYPE_CHECKING:
@@ -378,7 +379,11 @@ class Call:
                     unpriced_name = name
                     all_notes.append(f"no price known for {name!r} ({self.provider}): cost unknown")
                 else:
-                    context = (service_tier, batch, speed)
+                    context = (
+                        STANDARD_CONTEXT
+                        if service_tier is None and not batch and speed is None
+                        else (service_tier, batch, speed)
+                    )
                     day = int(wall // 86400)
                     try:
                         if extracted is not None and extracted.iterations:

@@ -19,6 +19,7 @@ them shifted to per token and per request, so each part is one exact ``Decimal``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from costwrap._record import Usage
@@ -103,7 +104,7 @@ def _parts_inconsistent(usage: Usage) -> bool:
 
 def compute(
     resolved: Resolved, usage: Usage, base_cache_ttl: str | None
-) -> tuple[Decimal, dict[str, Decimal], list[str]]:
+) -> tuple[Decimal, dict[str, Decimal], Sequence[str]]:
     """Price ``usage`` at the ``resolved`` rates: (total, breakdown by component, notes on fallbacks).
 
     Raises ``ValueError`` when the usage is inconsistent (a part larger than its total, a negative
@@ -142,7 +143,7 @@ def compute(
             if output:
                 amount = breakdown["output"] = output_rate * output
                 total = amount if total is _ZERO else total + amount
-            return total, breakdown, []
+            return total, breakdown, ()
     return _compute(resolved, usage, base_cache_ttl)
 
 

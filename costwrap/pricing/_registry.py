@@ -29,6 +29,7 @@ from costwrap.pricing._rates import Rate, parse_rates
 from costwrap.pricing._table import (
     PROVIDER_ALIASES,
     SHIPPED_PROVIDERS,
+    STANDARD_CONTEXT,
     STANDARD_TIERS,
     Context,
     ModelEntry,
@@ -103,6 +104,7 @@ class _Overrides:
 
 
 _time = time.time
+_time_ns = time.time_ns
 
 
 def _today() -> int:
@@ -201,6 +203,8 @@ class Registry:
         self,
         model: str,
         *,
+        usage: Usage | None = None,  # the usual arguments first: keywords are matched in this order
+        provider: str | None = None,
         input_tokens: int = 0,
         output_tokens: int = 0,
         cache_read_tokens: int = 0,
@@ -214,8 +218,6 @@ class Registry:
         input_video_tokens: int = 0,
         cache_read_audio_tokens: int = 0,
         web_search_requests: int = 0,
-        usage: Usage | None = None,
-        provider: str | None = None,
         at: datetime | date | None = None,
         service_tier: str | None = None,
         batch: bool = False,
@@ -288,8 +290,13 @@ class Registry:
             self.unpriced(model, provider)
             return None
         try:
-            day = int(_time() // 86400) if at is None else _day(at)
-            total, breakdown, notes = self.price_parts(match, usage, day, (service_tier, batch, speed))
+            day = _time_ns() // 86_400_000_000_000 if at is None else _day(at)  # an int with no int() call
+            context = (
+                STANDARD_CONTEXT
+                if service_tier is None and not batch and speed is None
+                else (service_tier, batch, speed)
+            )
+            total, breakdown, notes = self.price_parts(match, usage, day, context)
         except TypeError:
             validate(usage)  # a count that is not an int: say which one
             raise
@@ -331,20 +338,24 @@ class Registry:
                 return self.price_parts(match, usage, day, context)
         entry = match.entry
         last = entry._last  # `rates` in one step when it would give its last answer again
-        resolved = last[2] if last is not None and last[0] == day and last[1] == context else entry.rates(day, context)
+        if last is not None and last[0] == day and (last[1] is context or last[1] == context):
+            resolved = last[2]
+        else:
+            resolved = entry.rates(day, context)
         total, breakdown, notes = compute(resolved, usage, entry.base_cache_ttl)
-        service_tier, batch, speed = context
-        if not resolved.variant and (batch or service_tier not in STANDARD_TIERS or speed not in (None, "standard")):
-            served = "batch" if batch else service_tier if service_tier not in STANDARD_TIERS else speed
-            notes.append(f"no {served!r} rates for {entry.id!r} in the data: priced at standard rates")
+        if context is not STANDARD_CONTEXT and not resolved.variant:
+            service_tier, batch, speed = context
+            if batch or service_tier not in STANDARD_TIERS or speed not in (None, "standard"):
+                served = "batch" if batch else service_tier if service_tier not in STANDARD_TIERS else speed
+                notes = [*notes, f"no {served!r} rates for {entry.id!r} in the data: priced at standard rates"]
         if self._has_discounts:
             multiplier = self._discount(entry)
             if multiplier is not None:
                 breakdown = {k: v * multiplier for k, v in breakdown.items()}
                 total = total * multiplier
-                notes.append(f"discount multiplier {multiplier} applied")
+                notes = [*notes, f"discount multiplier {multiplier} applied"]
         if match.notes:
-            notes[:0] = match.notes
+            notes = [*match.notes, *notes]
         return total, MappingProxyType(breakdown), tuple(notes) if notes else ()
 
     def price_steps(

@@ -33,6 +33,8 @@ PROVIDER_ALIASES = {
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 Context = tuple[str | None, bool, str | None]
+STANDARD_CONTEXT: Context = (None, False, None)
+"""A request with no service tier, batch or speed: callers pass this very tuple (checked by identity)."""
 """(service_tier, batch, speed) of a request: what selects a price variant."""
 
 Variant = tuple[Mapping[str, str], int | None, dict[str, Rate]]
@@ -128,7 +130,7 @@ class ModelEntry:
         """Whether this entry answers to the (lower-case) ``name``."""
         return self._rule(name)
 
-    def rates(self, day: int, context: Context = (None, False, None)) -> Resolved:
+    def rates(self, day: int, context: Context = STANDARD_CONTEXT) -> Resolved:
         """The rates in force on ``day`` (days since 1970-01-01, UTC) for a request ``context``."""
         last = self._last  # calls come on the same day with the same context, mostly
         if last is not None and last[0] == day and last[1] == context:

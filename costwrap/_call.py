@@ -374,7 +374,10 @@ class Call:
         if usage is not None and model is not None:
             priced = False
             try:
-                match, name = self._lookup(model, request_model)
+                # The common case inline: no model map, and the registry already knows the name.
+                match = registry._cache.get((self.provider, model)) if not options.model_map else None
+                if match is None or self.provider in self.spec.request_model_first:
+                    match, name = self._lookup(model, request_model)
                 if match is None:
                     unpriced_name = name
                     all_notes.append(f"no price known for {name!r} ({self.provider}): cost unknown")

@@ -337,9 +337,14 @@ class ChatAccumulator:
         """Take in one chunk; hide the usage-only chunk costwrap asked for."""
         # Runs for every chunk: the common one (text, a model already known) in a few reads.
         usage = chunk.usage
-        if usage is not None or self.model is None or self._legacy:
-            return self._add_other(chunk, usage)
+        if (usage is not None or self.model is None) and not self._take_model_and_usage(chunk, usage):
+            return False
         for choice in chunk.choices:
+            if self._legacy:
+                text = choice.text
+                if text:
+                    self.parts.append(text)
+                continue
             delta = choice.delta
             if delta is not None:
                 text = delta.content
@@ -349,32 +354,20 @@ class ChatAccumulator:
                     self._add_tool_calls(delta.tool_calls)
         return True
 
-    def _add_other(self, chunk: Any, usage: Any) -> bool:
-        # The model is read until a chunk names it (Azure's first chunk has model "" and id "").
+    def _take_model_and_usage(self, chunk: Any, usage: Any) -> bool:
+        """Read the model and the usage chunk's fields; False for a usage-only chunk to hide.
+
+        The model is read until a chunk names it (Azure's first chunk has model "" and id "").
+        """
         if self.model is None:
             self.model = chunk.model or None
-        choices = chunk.choices
         if usage is not None:
             self.usage = usage
             self.model = chunk.model or self.model
             self.service_tier = getattr(chunk, "service_tier", None) or self.service_tier
             self.request_id = chunk.id or self.request_id
-            if self._hide and not choices:
+            if self._hide and not chunk.choices:
                 return False
-        for choice in choices:
-            if self._legacy:
-                text = choice.text
-                if text:
-                    self.parts.append(text)
-                continue
-            delta = choice.delta
-            if delta is None:
-                continue
-            text = delta.content
-            if text:
-                self.parts.append(text)
-            if delta.tool_calls:
-                self._add_tool_calls(delta.tool_calls)
         return True
 
     def _add_tool_calls(self, calls: Any) -> None:

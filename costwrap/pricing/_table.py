@@ -33,9 +33,11 @@ PROVIDER_ALIASES = {
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 Context = tuple[str | None, bool, str | None]
-STANDARD_CONTEXT: Context = (None, False, None)
-"""A request with no service tier, batch or speed: callers pass this very tuple (checked by identity)."""
 """(service_tier, batch, speed) of a request: what selects a price variant."""
+
+STANDARD_CONTEXT: Context = (None, False, None)
+"""A request with no service tier, batch or speed. Callers pass this very tuple, so the hot path
+can recognise it by identity (an equal tuple still prices the same, one comparison slower)."""
 
 Variant = tuple[Mapping[str, str], int | None, dict[str, Rate]]
 """(when, start day, rates) of a price variant."""
